@@ -1,0 +1,253 @@
+"""Command line: ``python -m harness fuzz | replay | targets | report``.
+
+Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
+(one line on stderr naming the problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import report
+from harness.compare import first_divergence, format_table
+from harness.engine import observe
+from harness.errors import InvalidArgument
+from harness.fuzz import FuzzProgress, fuzz
+from harness.profiles import PROFILES
+from harness.runners import DEFAULT_STEP_TIMEOUT
+from harness.targets import all_targets, get_target
+from harness.trace import WORKER_KINDS, Trace
+
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InvalidArgument(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    fuzz_cmd = commands.add_parser("fuzz", help="fuzz targets and report divergences")
+    fuzz_cmd.add_argument("--target", default="all", help="target name(s), comma-separated, or 'all'")
+    fuzz_cmd.add_argument(
+        "--kinds", default=",".join(WORKER_KINDS), help="worker kinds to draw from, comma-separated, or 'all'"
+    )
+    fuzz_cmd.add_argument("--max-examples", type=_positive_int, help="examples per target")
+    fuzz_cmd.add_argument("--seconds", type=_positive_float, help="time budget per target")
+    fuzz_cmd.add_argument("--max-steps", type=_positive_int, default=40, help="longest trace (default 40)")
+    fuzz_cmd.add_argument(
+        "--max-workers", type=_positive_int, default=4, help="most workers, main included (default 4)"
+    )
+    fuzz_cmd.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="Hypothesis settings profile (default: $HYPOTHESIS_PROFILE or dev)",
+    )
+    fuzz_cmd.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    fuzz_cmd.add_argument(
+        "--no-database", action="store_true", help="do not use the Hypothesis example database"
+    )
+    fuzz_cmd.add_argument(
+        "--step-timeout",
+        type=_positive_float,
+        default=DEFAULT_STEP_TIMEOUT,
+        help="per-step watchdog, seconds",
+    )
+
+    replay = commands.add_parser("replay", help="replay one trace and print the table")
+    replay.add_argument("trace", help="a trace JSON file (or a divergence/result JSON holding one)")
+    replay.add_argument("--target", required=True, help="target name")
+    replay.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        help="replay N times and check the observations are identical",
+    )
+    replay.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
+
+    commands.add_parser("targets", help="list the built-in targets")
+
+    rebuild = commands.add_parser("report", help="rebuild index.html from the JSON results on disk")
+    rebuild.add_argument("directory", nargs="?", default="reports")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except InvalidArgument as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+def _split(text: str, universe: Sequence[str], what: str) -> list[str]:
+    if text.strip() == "all":
+        return list(universe)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise InvalidArgument(f"no {what} given")
+    return names
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    targets = [get_target(name) for name in _split(args.target, list(all_targets()), "target")]
+    kinds = _split(args.kinds, WORKER_KINDS, "kind")
+    for kind in kinds:
+        if kind not in WORKER_KINDS:
+            raise InvalidArgument(f"unknown worker kind {kind!r}; choose from: {', '.join(WORKER_KINDS)}")
+    max_examples = args.max_examples
+    if max_examples is None and args.seconds is None:
+        max_examples = 100
+    directory = report.prepare_directory(args.reports)
+    diverged = False
+    for target in targets:
+        reporter = _ProgressLine(f"{target.name} [{','.join(kinds)}]")
+        result = fuzz(
+            target,
+            kinds,
+            max_examples=max_examples,
+            seconds=args.seconds,
+            max_steps=args.max_steps,
+            max_workers=args.max_workers,
+            profile=args.profile,
+            database=None if args.no_database else "default",
+            step_timeout=args.step_timeout,
+            progress=reporter,
+        )
+        reporter.close(result.verdict)
+        written = report.write_result(directory, result)
+        if result.divergence is not None:
+            diverged = True
+            files = written["files"]
+            print(f"\n{target.name} DIVERGES ({result.divergence.signature()}):")
+            print(result.divergence.table())
+            print(f"report: {directory / files['text']}")
+            print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
+    index = report.write_index(directory)
+    print(f"index: {index}")
+    return EXIT_DIVERGED if diverged else EXIT_OK
+
+
+class _ProgressLine:
+    """Progress on stderr: rewritten in place on a terminal, one line a second otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._tty = sys.stderr.isatty()
+        self._last = -1.0
+
+    def __call__(self, state: FuzzProgress) -> None:
+        self._state = state
+        interval = 0.2 if self._tty else 5.0
+        if state.elapsed - self._last < interval:
+            return
+        self._last = state.elapsed
+        self._emit(state, "shrinking" if state.divergences else "running")
+
+    def _emit(self, state: FuzzProgress, status: str) -> None:
+        line = (
+            f"{self._label}: {state.examples} examples, {state.divergences} failing,"
+            f" {state.elapsed:.1f}s, {status}"
+        )
+        print(f"\r{line}" if self._tty else line, end="" if self._tty else "\n", file=sys.stderr, flush=True)
+
+    def close(self, verdict: str) -> None:
+        state = getattr(self, "_state", None)
+        if state is not None:
+            self._emit(state, verdict)
+        if self._tty:
+            print(file=sys.stderr)
+
+
+def _load_trace(path: str) -> Trace:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read trace {path!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"trace {path!r} is not valid JSON: {exc}") from None
+    # Also accept a result or divergence JSON written by ``fuzz``: use the trace inside.
+    if isinstance(data, dict) and isinstance(data.get("divergence"), dict):
+        data = data["divergence"]
+    if isinstance(data, dict) and isinstance(data.get("trace"), dict):
+        data = data["trace"]
+    return Trace.from_dict(data)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    target = get_target(args.target)
+    trace = _load_trace(args.trace)
+    missing = set(trace.objects) - set(target.families)
+    if missing:
+        raise InvalidArgument(
+            f"target {target.name!r} has no {', '.join(sorted(missing))} objects; pick a target that does"
+        )
+    expected, observed = observe(trace, target, args.step_timeout)
+    for run in range(1, args.repeat):
+        again = observe(trace, target, args.step_timeout)[1]
+        if again != observed:
+            print(f"NONDETERMINISTIC: replay {run + 1} observed differently:")
+            print(format_table(trace, expected, again))
+            return EXIT_DIVERGED
+    mark = first_divergence(expected, observed)
+    print(format_table(trace, expected, observed, mark))
+    if args.repeat > 1:
+        print(f"{args.repeat} replays gave identical observations")
+    if mark is not None:
+        print(f"{target.name} DIVERGES at step {mark}")
+        return EXIT_DIVERGED
+    print(f"{target.name} conforms on this trace")
+    return EXIT_OK
+
+
+def _targets(args: argparse.Namespace) -> int:
+    for name, target in all_targets().items():
+        print(f"{name:16} {'+'.join(target.families):12} {target.description}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        raise InvalidArgument(f"no report directory {args.directory!r}")
+    print(f"index: {report.write_index(report.prepare_directory(directory))}")
+    return EXIT_OK
+
+
+_COMMANDS = {"fuzz": _fuzz, "replay": _replay, "targets": _targets, "report": _report}

@@ -1,0 +1,105 @@
+"""Compare observations with the model, step by step, and explain the first divergence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.trace import Observation, Trace
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first step at which a target's observations differ from the model's."""
+
+    target: str
+    trace: Trace
+    index: int
+    expected: tuple[Observation, ...]
+    observed: tuple[Observation, ...]
+    contracts: Mapping[str, str]
+
+    def table(self) -> str:
+        """The trace as a plain-text table, the divergent step marked with ``>>``."""
+        return format_table(self.trace, self.expected, self.observed, self.index)
+
+    def signature(self) -> str:
+        """A short description of what went wrong at the divergent step."""
+        step = self.trace.steps[self.index]
+        return f"{step.op.name}: expected {self.expected[self.index]}, observed {self.observed[self.index]}"
+
+    def kind(self) -> tuple[str, str, str]:
+        """What failed, without the values: op name and the two outcomes.
+
+        Two divergences of the same kind are taken to be the same bug when
+        minimising (values may be relabelled, the shape of the failure may not).
+        """
+
+        def shape(obs: Observation) -> str:
+            return obs.outcome if obs.outcome == "returned" else f"{obs.outcome} {obs.value}"
+
+        step = self.trace.steps[self.index]
+        return (step.op.name, shape(self.expected[self.index]), shape(self.observed[self.index]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form (trace, index, observations, contracts)."""
+        return {
+            "target": self.target,
+            "index": self.index,
+            "signature": self.signature(),
+            "contracts": dict(self.contracts),
+            "trace": self.trace.to_dict(),
+            "expected": [obs.to_dict() for obs in self.expected],
+            "observed": [obs.to_dict() for obs in self.observed],
+        }
+
+
+class DivergenceError(AssertionError):
+    """Raised by :func:`check` when a target diverges from the model."""
+
+    def __init__(self, divergence: Divergence) -> None:
+        self.divergence = divergence
+        super().__init__(
+            f"{divergence.target} diverges from the model at step {divergence.index} "
+            f"({divergence.signature()}):\n{divergence.table()}"
+        )
+
+
+def first_divergence(expected: Sequence[Observation], observed: Sequence[Observation]) -> int | None:
+    """Index of the first step where the two differ, or ``None`` if they agree."""
+    for index, (want, got) in enumerate(zip(expected, observed, strict=False)):
+        if want != got:
+            return index
+    if len(expected) != len(observed):
+        return min(len(expected), len(observed))
+    return None
+
+
+def format_table(
+    trace: Trace,
+    expected: Sequence[Observation],
+    observed: Sequence[Observation],
+    mark: int | None = None,
+) -> str:
+    """Render the trace as aligned columns: step, worker, op, expected, observed."""
+    header = ("", "step", "worker", "op", "expected", "observed")
+    rows = [header]
+    for index, step in enumerate(trace.steps):
+        got = str(observed[index]) if index < len(observed) else "(not run)"
+        rows.append(
+            (
+                ">>" if index == mark else "",
+                str(index),
+                trace.worker_label(step.worker),
+                str(step.op),
+                str(expected[index]),
+                got,
+            )
+        )
+    widths = [max(len(row[col]) for row in rows) for col in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    objects = ", ".join(f"o{i}: {family}" for i, family in enumerate(trace.objects))
+    return "\n".join([*lines, f"objects: {objects}"])

@@ -1,0 +1,54 @@
+"""One example: replay a trace against a target and compare with the model."""
+
+from __future__ import annotations
+
+from harness.compare import Divergence, DivergenceError, first_divergence
+from harness.minimize import minimize
+from harness.model import expected_observations
+from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
+from harness.targets.base import Target
+from harness.trace import Observation, Trace
+
+
+def observe(
+    trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT
+) -> tuple[list[Observation], list[Observation]]:
+    """Return ``(expected, observed)`` for ``trace`` on ``target``."""
+    return expected_observations(trace, target.contracts), run_trace(trace, target, step_timeout)
+
+
+def find_divergence(
+    trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT
+) -> Divergence | None:
+    """Replay ``trace`` once; return the first divergence from the model, or ``None``."""
+    expected, observed = observe(trace, target, step_timeout)
+    index = first_divergence(expected, observed)
+    if index is None:
+        return None
+    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), target.contracts)
+
+
+def check(trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT) -> None:
+    """Replay ``trace``; raise :class:`DivergenceError` (an ``AssertionError`` whose message
+    is the trace table) if ``target`` diverges from the model."""
+    divergence = find_divergence(trace, target, step_timeout)
+    if divergence is not None:
+        raise DivergenceError(divergence)
+
+
+def minimize_divergence(
+    divergence: Divergence, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT
+) -> Divergence:
+    """Minimise ``divergence.trace`` while it still diverges the same way (same
+    :meth:`Divergence.kind`); return the divergence of the minimal trace."""
+    kind = divergence.kind()
+    found: dict[Trace, Divergence] = {divergence.trace: divergence}
+
+    def still_fails(trace: Trace) -> bool:
+        candidate = find_divergence(trace, target, step_timeout)
+        if candidate is None or candidate.kind() != kind:
+            return False
+        found[trace] = candidate
+        return True
+
+    return found[minimize(divergence.trace, still_fails)]

@@ -1,0 +1,146 @@
+"""The fuzz loop: generate traces with Hypothesis, replay, compare, shrink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis.database import ExampleDatabase
+
+from harness import profiles
+from harness.compare import Divergence, DivergenceError
+from harness.engine import check, minimize_divergence
+from harness.errors import InvalidArgument
+from harness.runners import DEFAULT_STEP_TIMEOUT
+from harness.targets.base import Target
+from strategies import traces, validate_kinds
+
+#: Examples per Hypothesis run when fuzzing against a time budget.
+_BATCH = 200
+
+ProgressCallback = Callable[["FuzzProgress"], None]
+
+
+@dataclass
+class FuzzProgress:
+    """Counters handed to the progress callback after every example."""
+
+    target: str
+    examples: int = 0
+    divergences: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """The outcome of fuzzing one target on one set of kinds."""
+
+    target: str
+    kinds: tuple[str, ...]
+    examples: int
+    seconds: float
+    divergence: Divergence | None
+
+    @property
+    def verdict(self) -> str:
+        """``"diverges"`` or ``"conforms"``."""
+        return "conforms" if self.divergence is None else "diverges"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "target": self.target,
+            "kinds": list(self.kinds),
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+            "verdict": self.verdict,
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
+        }
+
+
+def fuzz(
+    target: Target,
+    kinds: Sequence[str],
+    *,
+    max_examples: int | None = None,
+    seconds: float | None = None,
+    max_steps: int = 40,
+    max_workers: int = 4,
+    profile: str | None = None,
+    database: ExampleDatabase | None | str = "default",
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    derandomize: bool = False,
+    progress: ProgressCallback | None = None,
+) -> FuzzResult:
+    """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
+
+    Runs ``max_examples`` examples, or repeated batches until ``seconds`` have
+    passed (whichever limit is given; both may be). Stops at the first divergence,
+    which Hypothesis shrinks; the result holds the shrunk divergence. The example
+    database (``"default"``: Hypothesis's, under ``.hypothesis/``) replays earlier
+    failures first. The shrunk trace is then minimised further by
+    :func:`harness.engine.minimize_divergence`.
+    """
+    kinds = validate_kinds(kinds)
+    if max_examples is None and seconds is None:
+        raise InvalidArgument("give a budget: max_examples or seconds")
+    if max_examples is not None and max_examples < 1:
+        raise InvalidArgument(f"max_examples must be positive, got {max_examples}")
+    if seconds is not None and not seconds > 0:
+        raise InvalidArgument(f"seconds must be positive, got {seconds}")
+    profile = profile or profiles.active_profile()
+    if profile not in profiles.PROFILES:
+        raise InvalidArgument(f"unknown profile {profile!r}; choose from: {', '.join(profiles.PROFILES)}")
+
+    state = FuzzProgress(target.name)
+    strategy = traces(kinds, target.families, max_workers=max_workers, max_steps=max_steps)
+
+    def property_(trace):
+        state.examples += 1
+        try:
+            check(trace, target, step_timeout)
+        except DivergenceError:
+            state.divergences += 1
+            raise
+        finally:
+            if progress is not None:
+                progress(state)
+
+    overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize)
+    if database != "default":
+        overrides["database"] = database
+    database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()
+
+    def hypothesis_test(examples: int) -> Callable[[], None]:
+        run = settings(settings.get_profile(profile), max_examples=examples, **overrides)(
+            given(strategy)(property_)
+        )
+        # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
+        run.hypothesis.inner_test._hypothesis_internal_add_digest = database_key
+        return run
+
+    deadline = None if seconds is None else state.started + seconds
+    divergence = None
+    while True:
+        budget = _BATCH if max_examples is None else max_examples - state.examples
+        if seconds is not None:
+            budget = min(budget, _BATCH)
+        run = hypothesis_test(max(budget, 1))
+        try:
+            run()
+        except DivergenceError as exc:
+            divergence = minimize_divergence(exc.divergence, target, step_timeout)
+            break
+        if max_examples is not None and state.examples >= max_examples:
+            break
+        if deadline is None or time.monotonic() >= deadline:
+            break
+    return FuzzResult(target.name, kinds, state.examples, state.elapsed, divergence)

@@ -1,0 +1,80 @@
+"""The reference model: what a correct context-local must show at every step.
+
+Pure and sequential: no threads, no greenlets. Per worker and per object it keeps
+a dict (for a Local) or a list (for a LocalStack). The contract:
+
+* a worker sees only its own operations;
+* a new worker starts ``fresh`` (empty) or, under the ``inherit`` contract, with a
+  copy of its parent's (main's) state at the moment it is spawned (its first step),
+  which is the contextvars rule for asyncio tasks;
+* a missing attribute raises ``AttributeError``; ``pop``/``top`` on an empty stack
+  give ``None``; ``release`` empties that worker's state for that object;
+* ``push``, ``set``, ``delete`` and ``release`` return ``None``; ``items`` returns
+  the worker's own name/value mapping.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from harness.trace import Observation, Op, Trace
+
+FRESH = "fresh"
+INHERIT = "inherit"
+#: The contract checked for each kind unless a target declares otherwise.
+DEFAULT_CONTRACTS: Mapping[str, str] = {"thread": FRESH, "greenlet": FRESH}
+
+_NONE = Observation.returned(None)
+_MISSING = Observation("raised", "AttributeError")
+
+
+def expected_observations(
+    trace: Trace, contracts: Mapping[str, str] = DEFAULT_CONTRACTS
+) -> list[Observation]:
+    """Return the observation a correct implementation gives at each step of ``trace``.
+
+    ``contracts`` maps a worker kind to ``fresh`` or ``inherit``; kinds not in it
+    are ``fresh``.
+    """
+    empty = [{} if family == "local" else [] for family in trace.objects]
+    states: dict[int, list[Any]] = {0: copy.deepcopy(empty)}
+    observations = []
+    for step in trace.steps:
+        worker = step.worker
+        if worker not in states:
+            if contracts.get(trace.workers[worker], FRESH) == INHERIT:
+                states[worker] = copy.deepcopy(states[0])
+            else:
+                states[worker] = copy.deepcopy(empty)
+        observations.append(_apply(states[worker], step.op))
+    return observations
+
+
+def _apply(state: list[Any], op: Op) -> Observation:
+    data = state[op.obj]
+    name = op.name
+    if name == "set":
+        data[op.attr] = op.value
+        return _NONE
+    if name == "get":
+        return Observation.returned(data[op.attr]) if op.attr in data else _MISSING
+    if name == "delete":
+        if op.attr not in data:
+            return _MISSING
+        del data[op.attr]
+        return _NONE
+    if name == "release":
+        data.clear()
+        return _NONE
+    if name == "items":
+        return Observation.returned(dict(data))
+    if name == "push":
+        data.append(op.value)
+        return _NONE
+    if name == "pop":
+        return Observation.returned(data.pop() if data else None)
+    if name == "top":
+        return Observation.returned(data[-1] if data else None)
+    raise AssertionError(f"unknown op {name!r}")  # Trace validation makes this unreachable

@@ -1,0 +1,146 @@
+"""Writing results to the reports directory: JSON results, divergence files, the index.
+
+Layout under the reports directory::
+
+    results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned)
+    divergences/<id>.txt               the trace table, signature and replay command
+    divergences/<id>.trace.json        the shrunk trace, for ``python -m harness replay``
+    index.html                         the conformance matrix, rebuilt from results/
+
+Every file is written atomically (temporary file, then ``os.replace``), so a killed
+run never leaves a half-written file; a re-run replaces the files it rewrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness import environment
+from harness.compare import Divergence
+from harness.errors import InvalidArgument
+
+RESULT_SCHEMA = 1
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def prepare_directory(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` if needed and check it is writable; raise :class:`InvalidArgument` if not."""
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise InvalidArgument(
+            f"report directory {str(directory)!r} is not writable: {exc.strerror}"
+        ) from None
+    return directory
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def divergence_id(divergence: Divergence) -> str:
+    """A stable name for a divergence: the target and a digest of its trace."""
+    digest = hashlib.sha1(divergence.trace.to_json(indent=None).encode()).hexdigest()[:10]
+    return f"{divergence.target}-{digest}"
+
+
+def replay_command(divergence: Divergence, trace_path: Path) -> str:
+    """The shell command that replays ``divergence`` from its saved trace."""
+    return f"python -m harness replay {trace_path} --target {divergence.target}"
+
+
+def write_divergence(directory: Path, divergence: Divergence) -> dict[str, str]:
+    """Write the trace JSON and the plain-text report of ``divergence``; return their paths."""
+    name = divergence_id(divergence)
+    trace_path = directory / "divergences" / f"{name}.trace.json"
+    text_path = directory / "divergences" / f"{name}.txt"
+    write_atomic(trace_path, divergence.trace.to_json() + "\n")
+    contracts = ", ".join(f"{kind}: {rule}" for kind, rule in sorted(divergence.contracts.items()))
+    write_atomic(
+        text_path,
+        f"target: {divergence.target}\n"
+        f"contract: {contracts}\n"
+        f"divergence at step {divergence.index}: {divergence.signature()}\n\n"
+        f"{divergence.table()}\n\n"
+        f"replay: {replay_command(divergence, trace_path)}\n",
+    )
+    return {
+        "id": name,
+        "trace": str(trace_path.relative_to(directory)),
+        "text": str(text_path.relative_to(directory)),
+    }
+
+
+def write_result(directory: Path, result: Any) -> dict[str, Any]:
+    """Write a :class:`harness.fuzz.FuzzResult` (and its divergence, if any) as JSON.
+
+    Return the data written; its ``files`` entry (when diverged) holds the paths of
+    the divergence files relative to ``directory``.
+    """
+    data = {"schema": RESULT_SCHEMA, "finished": time.time(), **result.to_dict()}
+    data["environment"] = environment.describe()
+    if result.divergence is not None:
+        data["files"] = write_divergence(directory, result.divergence)
+    path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
+    return data
+
+
+def load_results(directory: Path) -> list[dict[str, Any]]:
+    """Every readable result JSON under ``directory`` (recursively), newest first."""
+    results = []
+    for path in sorted(directory.rglob("results/*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("schema") == RESULT_SCHEMA:
+            data["_base"] = os.path.relpath(path.parent.parent, directory)
+            results.append(data)
+    results.sort(key=lambda r: r.get("finished", 0), reverse=True)
+    return results
+
+
+def write_index(directory: Path) -> Path:
+    """Rebuild ``index.html`` from the results on disk: targets x kinds, with verdicts."""
+    results = load_results(directory)
+    targets = sorted({r["target"] for r in results})
+    columns = sorted({"+".join(r["kinds"]) for r in results})
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for result in reversed(results):  # newest wins
+        cells[(result["target"], "+".join(result["kinds"]))] = result
+    html = _TEMPLATES.get_template("index.html.j2").render(
+        targets=targets,
+        columns=columns,
+        cells=cells,
+        divergences=[r for r in results if r["verdict"] == "diverges"],
+        generated=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    path = directory / "index.html"
+    write_atomic(path, html)
+    return path

@@ -1,0 +1,84 @@
+"""What a target is, and how an op is applied to one of its objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.model import DEFAULT_CONTRACTS
+from harness.trace import Observation, Op
+
+
+def local_items(local: Any) -> dict[str, Any]:
+    """Observe ``items``: the calling worker's name/value mapping in ``local``.
+
+    werkzeug >= 2.0 iterates the current context's ``(name, value)`` pairs. The
+    seed and werkzeug < 2.0 iterate ``(ident, storage)`` for *every* worker; for
+    those (recognised by their ``__ident_func__``) the caller's slice is read.
+    """
+    ident_func = getattr(local, "__ident_func__", None)
+    if ident_func is None:
+        return dict(iter(local))
+    return dict(dict(iter(local)).get(ident_func(), {}))
+
+
+@dataclass(frozen=True)
+class Target:
+    """An implementation under test.
+
+    ``factories`` maps an object family (``local``/``stack``) to a zero-argument
+    callable making a fresh object; every replay makes new objects, so no state
+    crosses examples. ``contracts`` maps a worker kind to the spawn contract the
+    target promises (``fresh``/``inherit``). ``items`` reads the current worker's
+    name/value mapping from a Local.
+    """
+
+    name: str
+    description: str
+    factories: Mapping[str, Callable[[], Any]]
+    contracts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTRACTS))
+    items: Callable[[Any], dict[str, Any]] = local_items
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The object families this target provides, e.g. ``("local",)``."""
+        return tuple(self.factories)
+
+    def make_objects(self, families: tuple[str, ...]) -> list[Any]:
+        """Make one fresh object per entry of ``families``."""
+        return [self.factories[family]() for family in families]
+
+    def apply(self, obj: Any, op: Op) -> Observation:
+        """Run ``op`` on ``obj`` in the calling worker and return what it produced.
+
+        Any ``Exception`` becomes a ``raised`` observation; nothing escapes.
+        """
+        try:
+            return Observation.returned(self._dispatch(obj, op))
+        except Exception as exc:  # the target's exceptions are observations
+            return Observation.raised(exc)
+
+    def _dispatch(self, obj: Any, op: Op) -> Any:
+        name = op.name
+        if name == "set":
+            setattr(obj, op.attr, op.value)
+            return None
+        if name == "get":
+            return getattr(obj, op.attr)
+        if name == "delete":
+            delattr(obj, op.attr)
+            return None
+        if name == "release":
+            obj.__release_local__()
+            return None
+        if name == "items":
+            return self.items(obj)
+        if name == "push":
+            obj.push(op.value)  # return values differ across versions; not part of the contract
+            return None
+        if name == "pop":
+            return obj.pop()
+        if name == "top":
+            return obj.top
+        raise AssertionError(f"unknown op {name!r}")

@@ -1,0 +1,257 @@
+"""Traces: the programs the harness runs, as plain, frozen, JSON-serialisable data.
+
+A :class:`Trace` is a list of workers (each with a kind), a list of local objects
+(each of a family: ``local`` or ``stack``) and a global schedule of steps. Each step
+names the worker that runs it and the operation it performs. Worker 0 is always the
+``main`` worker: the driver itself. Every other worker is spawned from main at its
+first step and ends right after its last step.
+
+Observations are what an operation produced: a returned value, a raised exception's
+type name, or (when a step never returned) a hang.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import InvalidArgument
+
+#: Version of the JSON schema written by :meth:`Trace.to_json`.
+SCHEMA_VERSION = 1
+
+MAIN = "main"
+#: Worker kinds a trace may name (beyond ``main``, which is always worker 0).
+WORKER_KINDS = ("thread", "greenlet")
+
+#: Operations per object family, in the order the shrinker prefers them.
+LOCAL_OPS = ("set", "get", "delete", "release", "items")
+STACK_OPS = ("push", "pop", "top")
+OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS}
+FAMILIES = tuple(OPS_BY_FAMILY)
+
+_OPS_WITH_ATTR = frozenset({"set", "get", "delete"})
+_OPS_WITH_VALUE = frozenset({"set", "push"})
+
+
+class InvalidTrace(InvalidArgument):
+    """A trace (usually loaded from JSON) is malformed or of an unsupported version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation on one local object.
+
+    ``obj`` indexes :attr:`Trace.objects`; ``attr`` is set exactly for
+    set/get/delete and ``value`` exactly for set/push.
+    """
+
+    name: str
+    obj: int
+    attr: str | None = None
+    value: int | None = None
+
+    def __str__(self) -> str:
+        if self.name == "set":
+            return f"o{self.obj}.{self.attr} = {self.value!r}"
+        if self.name == "get":
+            return f"o{self.obj}.{self.attr}"
+        if self.name == "delete":
+            return f"del o{self.obj}.{self.attr}"
+        if self.name == "push":
+            return f"o{self.obj}.push({self.value!r})"
+        if self.name == "top":
+            return f"o{self.obj}.top"
+        return f"o{self.obj}.{self.name}()"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: only the fields the op uses."""
+        data: dict[str, Any] = {"op": self.name, "obj": self.obj}
+        if self.attr is not None:
+            data["attr"] = self.attr
+        if self.value is not None:
+            data["value"] = self.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Op:
+        """Build an op from its JSON form; raise :class:`InvalidTrace` if malformed."""
+        if not isinstance(data, dict) or not isinstance(data.get("op"), str):
+            raise InvalidTrace(f"an op must be an object with an 'op' name, got {data!r}")
+        unknown = set(data) - {"op", "obj", "attr", "value"}
+        if unknown:
+            raise InvalidTrace(f"op {data['op']!r} has unknown fields {sorted(unknown)}")
+        return cls(data["op"], data.get("obj"), data.get("attr"), data.get("value"))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One entry of the global schedule: worker ``worker`` performs ``op``."""
+
+    worker: int
+    op: Op
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A whole program: workers, objects and the global schedule.
+
+    Invariants (checked on construction): ``workers[0] == "main"`` and no other
+    worker is ``main``; each op's name fits its object's family; each step's
+    worker and object exist.
+    """
+
+    workers: tuple[str, ...]
+    objects: tuple[str, ...]
+    steps: tuple[Step, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ---- derived facts -------------------------------------------------------
+    def first_steps(self) -> dict[int, int]:
+        """Map each worker that has steps to the index of its first step."""
+        first: dict[int, int] = {}
+        for index, step in enumerate(self.steps):
+            first.setdefault(step.worker, index)
+        return first
+
+    def last_steps(self) -> dict[int, int]:
+        """Map each worker that has steps to the index of its last step."""
+        return {step.worker: index for index, step in enumerate(self.steps)}
+
+    def worker_label(self, worker: int) -> str:
+        """A short human label, e.g. ``w2 (greenlet)``."""
+        return f"w{worker} ({self.workers[worker]})"
+
+    # ---- JSON ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Return the versioned JSON-ready form of this trace."""
+        return {
+            "version": SCHEMA_VERSION,
+            "workers": list(self.workers),
+            "objects": list(self.objects),
+            "steps": [[step.worker, step.op.to_dict()] for step in self.steps],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """Serialise to JSON; :meth:`from_json` gives back an equal trace."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Trace:
+        """Load from the dict form; raise :class:`InvalidTrace` on any problem."""
+        if not isinstance(data, dict):
+            raise InvalidTrace("a trace must be a JSON object")
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise InvalidTrace(
+                f"unsupported trace version {version!r} (this harness reads version {SCHEMA_VERSION})"
+            )
+        for key in ("workers", "objects", "steps"):
+            if not isinstance(data.get(key), list):
+                raise InvalidTrace(f"trace field {key!r} must be a list")
+        steps = []
+        for raw in data["steps"]:
+            if not (isinstance(raw, list) and len(raw) == 2):
+                raise InvalidTrace(f"a step must be [worker, op], got {raw!r}")
+            steps.append(Step(raw[0], Op.from_dict(raw[1])))
+        return cls(tuple(data["workers"]), tuple(data["objects"]), tuple(steps))
+
+    @classmethod
+    def from_json(cls, text: str) -> Trace:
+        """Parse JSON text; raise :class:`InvalidTrace` if it is not a valid trace."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidTrace(f"trace is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _validate(trace: Trace) -> None:
+    if not trace.workers or trace.workers[0] != MAIN:
+        raise InvalidTrace("worker 0 must be the 'main' worker")
+    for kind in trace.workers[1:]:
+        if kind not in WORKER_KINDS:
+            raise InvalidTrace(
+                f"invalid worker kind {kind!r} (expected one of {', '.join(WORKER_KINDS)};"
+                " only worker 0 is 'main')"
+            )
+    for family in trace.objects:
+        if family not in OPS_BY_FAMILY:
+            raise InvalidTrace(f"unknown object family {family!r} (expected one of {FAMILIES})")
+    for index, step in enumerate(trace.steps):
+        where = f"step {index}"
+        if not isinstance(step.worker, int) or not 0 <= step.worker < len(trace.workers):
+            raise InvalidTrace(f"{where}: no worker {step.worker!r}")
+        _validate_op(step.op, trace.objects, where)
+
+
+def _validate_op(op: Op, objects: tuple[str, ...], where: str) -> None:
+    if not isinstance(op.obj, int) or isinstance(op.obj, bool) or not 0 <= op.obj < len(objects):
+        raise InvalidTrace(f"{where}: op {op.name!r} names no object {op.obj!r}")
+    family = objects[op.obj]
+    if op.name not in OPS_BY_FAMILY[family]:
+        raise InvalidTrace(f"{where}: op {op.name!r} does not apply to a {family}")
+    if (op.attr is not None) != (op.name in _OPS_WITH_ATTR) or (
+        op.attr is not None and not (isinstance(op.attr, str) and op.attr.isidentifier())
+    ):
+        raise InvalidTrace(f"{where}: op {op.name!r} has a bad attribute name {op.attr!r}")
+    if (op.value is not None) != (op.name in _OPS_WITH_VALUE) or (
+        op.value is not None and (not isinstance(op.value, int) or isinstance(op.value, bool))
+    ):
+        raise InvalidTrace(f"{where}: op {op.name!r} has a bad value {op.value!r}")
+
+
+# ---- observations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one step produced.
+
+    ``outcome`` is ``"returned"`` (``value`` holds a JSON-able value), ``"raised"``
+    (``value`` holds the exception type name) or ``"hang"`` (the step never returned
+    within the watchdog timeout).
+    """
+
+    outcome: str
+    value: Any = None
+
+    @classmethod
+    def returned(cls, value: Any) -> Observation:
+        """An op that returned ``value`` (dicts are frozen into sorted pairs)."""
+        if isinstance(value, dict):
+            value = tuple(sorted(value.items(), key=repr))
+        return cls("returned", value)
+
+    @classmethod
+    def raised(cls, exc: BaseException) -> Observation:
+        """An op that raised ``exc``; only the type name is kept, not the message."""
+        return cls("raised", type(exc).__name__)
+
+    def __str__(self) -> str:
+        if self.outcome == "raised":
+            return f"raises {self.value}"
+        if self.outcome == "hang":
+            return "Hang"
+        if isinstance(self.value, tuple):
+            return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self.value) + "}"
+        return repr(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        value = [list(pair) for pair in self.value] if isinstance(self.value, tuple) else self.value
+        return {"outcome": self.outcome, "value": value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        """Inverse of :meth:`to_dict`."""
+        value = data.get("value")
+        if isinstance(value, list):
+            value = tuple(tuple(pair) for pair in value)
+        return cls(data["outcome"], value)
+
+
+HANG = Observation("hang")

@@ -1,0 +1,92 @@
+"""Hypothesis strategies for ops and traces, built to shrink well.
+
+Steps are drawn as ``(raw worker index, op)`` pairs from a fixed pool of worker
+slots; the trace keeps only the workers that have steps, renumbered in order of
+first appearance. So deleting steps deletes workers, worker indices shrink towards
+0 (the main worker), kinds shrink towards the first kind given, and values and
+names shrink towards the smallest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from harness.errors import InvalidArgument
+from harness.trace import FAMILIES, MAIN, OPS_BY_FAMILY, WORKER_KINDS, Op, Step, Trace
+
+ATTR_NAMES = ("a", "b", "c")
+VALUES = st.integers(min_value=0, max_value=9)
+
+
+def ops(objects: Sequence[str]) -> st.SearchStrategy[Op]:
+    """Ops on the given objects (a sequence of families, indexed like ``Trace.objects``)."""
+    strategies = []
+    for family in dict.fromkeys(objects):
+        indices = st.sampled_from([i for i, f in enumerate(objects) if f == family])
+        for name in OPS_BY_FAMILY[family]:
+            strategies.append(_op(name, indices))
+    return st.one_of(strategies)
+
+
+def _op(name: str, indices: st.SearchStrategy[int]) -> st.SearchStrategy[Op]:
+    attrs = st.sampled_from(ATTR_NAMES)
+    if name == "set":
+        return st.builds(Op, st.just(name), indices, attrs, VALUES)
+    if name in ("get", "delete"):
+        return st.builds(Op, st.just(name), indices, attrs)
+    if name == "push":
+        return st.builds(Op, st.just(name), indices, st.none(), VALUES)
+    return st.builds(Op, st.just(name), indices)
+
+
+def validate_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """Return ``kinds`` as a tuple, or raise :class:`InvalidArgument` naming the bad one."""
+    kinds = tuple(kinds)
+    if not kinds:
+        raise InvalidArgument("give at least one worker kind")
+    for kind in kinds:
+        if kind not in WORKER_KINDS:
+            raise InvalidArgument(f"unknown worker kind {kind!r}; choose from: {', '.join(WORKER_KINDS)}")
+    return kinds
+
+
+def traces(
+    kinds: Sequence[str] = WORKER_KINDS,
+    families: Sequence[str] = FAMILIES,
+    *,
+    max_workers: int = 4,
+    max_steps: int = 40,
+    objects_per_family: int = 2,
+) -> st.SearchStrategy[Trace]:
+    """Traces whose non-main workers are drawn (mixed) from ``kinds``.
+
+    ``families`` chooses which object families appear (``objects_per_family`` of
+    each, so cross-instance leaks can show); ``max_workers`` counts the main worker;
+    ``max_steps`` bounds the schedule length.
+    """
+    kinds = validate_kinds(kinds)
+    for family in families:
+        if family not in FAMILIES:
+            raise InvalidArgument(f"unknown object family {family!r}; choose from: {FAMILIES}")
+    if max_workers < 1 or max_steps < 1 or objects_per_family < 1:
+        raise InvalidArgument("max_workers, max_steps and objects_per_family must be positive")
+    objects = tuple(family for family in families for _ in range(objects_per_family))
+    slots = st.lists(st.sampled_from(kinds), min_size=max_workers - 1, max_size=max_workers - 1)
+    schedule = st.lists(
+        st.tuples(st.integers(0, max_workers - 1), ops(objects)), min_size=1, max_size=max_steps
+    )
+    return st.builds(_assemble, slots, schedule, st.just(objects))
+
+
+def _assemble(slot_kinds: list[str], schedule: list[tuple[int, Op]], objects: tuple[str, ...]) -> Trace:
+    renumbered = {0: 0}
+    workers = [MAIN]
+    steps = []
+    for slot, op in schedule:
+        if slot not in renumbered:
+            renumbered[slot] = len(workers)
+            workers.append(slot_kinds[slot - 1])
+        steps.append(Step(renumbered[slot], op))
+    return Trace(tuple(workers), objects, tuple(steps))

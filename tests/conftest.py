@@ -1,0 +1,7 @@
+"""Test configuration: load the Hypothesis profile (``HYPOTHESIS_PROFILE``, default ``dev``)."""
+
+from hypothesis import settings
+
+from harness.profiles import active_profile
+
+settings.load_profile(active_profile())

@@ -1,0 +1,131 @@
+"""The command line, run as a user runs it: in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness.trace import Op, Step, Trace
+
+
+def harness(*args, cwd):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_fuzz_finds_and_reports_the_seed_greenlet_bug(tmp_path):
+    run = harness(
+        "fuzz",
+        "--target",
+        "seed-local",
+        "--kinds",
+        "greenlet",
+        "--max-examples",
+        "500",
+        "--no-database",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "seed-local DIVERGES" in run.stdout and ">>" in run.stdout
+    result = json.loads((tmp_path / "reports/results/seed-local--greenlet.json").read_text())
+    assert result["verdict"] == "diverges" and result["schema"] == 1
+    assert len(result["divergence"]["trace"]["steps"]) == 2
+    text = (tmp_path / "reports" / result["files"]["text"]).read_text()
+    assert "replay: python -m harness replay" in text and ">>" in text
+    index = (tmp_path / "reports/index.html").read_text()
+    assert "seed-local" in index and "diverges" in index
+    assert not list((tmp_path / "reports").rglob("*.tmp"))
+    # the saved trace replays, diverging again
+    replay = harness(
+        "replay",
+        str(tmp_path / "reports" / result["files"]["trace"]),
+        "--target",
+        "seed-local",
+        "--repeat",
+        "20",
+        cwd=tmp_path,
+    )
+    assert replay.returncode == 1 and "20 replays gave identical observations" in replay.stdout
+
+
+@pytest.mark.slow
+def test_fuzz_werkzeug_conforms_exit_0(tmp_path):
+    run = harness(
+        "fuzz", "--target", "werkzeug-stack", "--max-examples", "100", "--no-database", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "werkzeug-stack [thread,greenlet]: 100 examples, 0 failing" in run.stderr
+    assert (
+        json.loads((tmp_path / "reports/results/werkzeug-stack--thread+greenlet.json").read_text())["verdict"]
+        == "conforms"
+    )
+
+
+def test_seconds_budget_stops(tmp_path):
+    run = harness(
+        "fuzz",
+        "--target",
+        "werkzeug-local",
+        "--kinds",
+        "greenlet",
+        "--seconds",
+        "1",
+        "--no-database",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "reports/results/werkzeug-local--greenlet.json").read_text())
+    assert result["examples"] > 0 and 1 <= result["seconds"] < 30
+
+
+def test_replay_conforming_trace_exit_0(tmp_path):
+    trace = Trace(
+        ("main", "greenlet"), ("local",), (Step(0, Op("set", 0, "a", 1)), Step(1, Op("get", 0, "a")))
+    )
+    path = tmp_path / "t.json"
+    path.write_text(trace.to_json())
+    run = harness("replay", str(path), "--target", "werkzeug-local", cwd=tmp_path)
+    assert run.returncode == 0 and "conforms" in run.stdout
+    run = harness("replay", str(path), "--target", "seed-local", cwd=tmp_path)
+    assert run.returncode == 1 and "DIVERGES at step 1" in run.stdout
+
+
+def test_targets_lists_builtins(tmp_path):
+    run = harness("targets", cwd=tmp_path)
+    assert run.returncode == 0
+    names = [line.split()[0] for line in run.stdout.splitlines()]
+    assert {"werkzeug-local", "werkzeug-stack", "seed-local", "seed-stack"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fuzz", "--target", "nope"], "unknown target 'nope'"),
+        (["fuzz", "--kinds", "thread,fiber"], "unknown worker kind 'fiber'"),
+        (["fuzz", "--max-examples", "0"], "must be positive"),
+        (["fuzz", "--seconds", "-1"], "must be positive"),
+        (["fuzz", "--reports", "/proc/nope/reports"], "is not writable"),
+        (["replay", "missing.json", "--target", "seed-local"], "cannot read trace"),
+        (["replay", "bad.json", "--target", "seed-local"], "not valid JSON"),
+        (["replay", "old.json", "--target", "seed-local"], "unsupported trace version 0"),
+        (["replay", "old.json", "--target", "nope"], "unknown target"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "old.json").write_text('{"version": 0}')
+    run = harness(*args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "reports" / "index.html").exists()

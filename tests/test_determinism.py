@@ -1,0 +1,66 @@
+"""Determinism: the same trace gives the same observations on every replay (issue 2)."""
+
+import threading
+
+import greenlet
+import pytest
+
+from harness.engine import observe
+from harness.fuzz import fuzz
+from harness.runners import run_trace
+from harness.targets import get_target
+from harness.trace import Trace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("kinds", [["thread"], ["greenlet"], ["thread", "greenlet"]], ids="+".join)
+def test_a_saved_divergent_trace_replays_identically_100_times(tmp_path, kinds):
+    divergence = fuzz(
+        get_target("seed-local"), kinds, max_examples=2000, database=None, derandomize=True
+    ).divergence
+    assert divergence is not None
+    saved = tmp_path / "trace.json"
+    saved.write_text(divergence.trace.to_json())
+    trace = Trace.from_json(saved.read_text())
+    target = get_target("seed-local")
+    runs = {tuple(observe(trace, target)[1]) for _ in range(100)}
+    assert runs == {divergence.observed}
+
+
+def test_no_worker_outlives_a_run():
+    threads_before = threading.active_count()
+    result = fuzz(get_target("werkzeug"), ["thread", "greenlet"], max_examples=100, database=None)
+    assert result.divergence is None
+    assert threading.active_count() == threads_before
+    assert not [t for t in threading.enumerate() if t.name == "harness-worker"]
+
+
+def test_greenlet_workers_are_dead_after_the_run():
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "greenlet", "greenlet"],
+            "objects": ["stack"],
+            "steps": [
+                [1, {"op": "push", "obj": 0, "value": 1}],
+                [2, {"op": "top", "obj": 0}],
+                [1, {"op": "pop", "obj": 0}],
+            ],
+        }
+    )
+    seen = []
+    target = get_target("werkzeug-stack")
+    original = target.apply
+
+    def spy(obj, op):
+        seen.append(greenlet.getcurrent())
+        return original(obj, op)
+
+    object.__setattr__(target, "apply", spy)
+    try:
+        run_trace(trace, target)
+    finally:
+        object.__delattr__(target, "apply")
+    assert len(seen) == 3 and seen[0] is seen[2] and seen[0] is not seen[1]
+    assert all(g.dead for g in seen)

@@ -1,0 +1,46 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.engine import find_divergence, minimize_divergence
+from harness.minimize import canonicalize, minimize
+from harness.targets import get_target
+from harness.trace import Op, Step, Trace
+from strategies import traces
+
+
+def test_minimize_keeps_only_the_steps_the_predicate_needs():
+    steps = tuple(Step(i % 3, Op("set", 0, "a", i)) for i in range(40))
+    trace = Trace(("main", "thread", "greenlet"), ("local",), steps)
+
+    def needs_values_7_and_30(t):
+        values = [s.op.value for s in t.steps]
+        return 7 in values and 30 in values
+
+    result = minimize(trace, needs_values_7_and_30)
+    assert [s.op.value for s in result.steps] == [7, 30]
+    assert result.workers == ("main", "thread")  # 7 ran on the thread, 30 on main; the greenlet is gone
+
+
+def test_canonicalize_relabels_in_order_of_first_use():
+    trace = Trace(("main",), ("local", "local"), (Step(0, Op("set", 1, "c", 9)), Step(0, Op("get", 1, "c"))))
+    assert canonicalize(trace).steps == (Step(0, Op("set", 0, "a", 0)), Step(0, Op("get", 0, "a")))
+
+
+@pytest.mark.slow
+@settings(max_examples=5, deadline=None)
+@given(traces(["greenlet"], ["local"], max_steps=40), st.integers(0, 39))
+def test_a_long_failing_trace_shrinks_to_the_two_steps_that_matter(noise, where):
+    """Bury the greenlet-sharing bug of the seed Local in up to 40 steps of noise."""
+    target = get_target("seed-local")
+    bug = [Step(0, Op("set", 0, "a", 5)), Step(len(noise.workers), Op("get", 0, "a"))]
+    steps = list(noise.steps)
+    steps[min(where, len(steps)) : min(where, len(steps))] = bug[:1]
+    steps.append(bug[1])
+    long_trace = Trace((*noise.workers, "greenlet"), noise.objects, tuple(steps))
+    divergence = find_divergence(long_trace, target)
+    assert divergence is not None
+    shrunk = minimize_divergence(divergence, target)
+    assert len(shrunk.trace.steps) == 2
+    assert "greenlet" in shrunk.trace.workers
+    assert shrunk.kind() == divergence.kind()
