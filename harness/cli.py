@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness fuzz | replay | targets | report``.
+"""Command line: ``python -m harness fuzz | replay | targets | selftest | report``.
 
 Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
 (one line on stderr naming the problem, never a traceback).
@@ -19,8 +19,10 @@ from harness.errors import InvalidArgument
 from harness.fuzz import FuzzProgress, fuzz
 from harness.profiles import PROFILES
 from harness.runners import DEFAULT_STEP_TIMEOUT
-from harness.targets import all_targets, get_target
+from harness.selftest import HEADER, KillRow, format_row, run_selftest
+from harness.targets import all_targets, get_target, mutant_targets
 from harness.trace import WORKER_KINDS, Trace
+from strategies import validate_kinds
 
 EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
 
@@ -94,7 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
 
-    commands.add_parser("targets", help="list the built-in targets")
+    commands.add_parser("targets", help="list the built-in targets and the mutants")
+
+    selftest = commands.add_parser("selftest", help="fuzz every planted-bug mutant; print the kill matrix")
+    selftest.add_argument("--max-examples", type=_positive_int, default=1000, help="budget per mutant")
+    selftest.add_argument("--kinds", default=",".join(WORKER_KINDS), help="worker kinds, or 'all'")
+    selftest.add_argument("--replays", type=_positive_int, help="replay each shrunk trace N times")
+    selftest.add_argument("--random", action="store_true", help="random seeds instead of derandomized runs")
 
     rebuild = commands.add_parser("report", help="rebuild index.html from the JSON results on disk")
     rebuild.add_argument("directory", nargs="?", default="reports")
@@ -123,12 +131,13 @@ def _split(text: str, universe: Sequence[str], what: str) -> list[str]:
     return names
 
 
+def _kinds(text: str) -> list[str]:
+    return list(validate_kinds(_split(text, WORKER_KINDS, "kind")))
+
+
 def _fuzz(args: argparse.Namespace) -> int:
     targets = [get_target(name) for name in _split(args.target, list(all_targets()), "target")]
-    kinds = _split(args.kinds, WORKER_KINDS, "kind")
-    for kind in kinds:
-        if kind not in WORKER_KINDS:
-            raise InvalidArgument(f"unknown worker kind {kind!r}; choose from: {', '.join(WORKER_KINDS)}")
+    kinds = _kinds(args.kinds)
     max_examples = args.max_examples
     if max_examples is None and args.seconds is None:
         max_examples = 100
@@ -239,7 +248,26 @@ def _replay(args: argparse.Namespace) -> int:
 def _targets(args: argparse.Namespace) -> int:
     for name, target in all_targets().items():
         print(f"{name:16} {'+'.join(target.families):12} {target.description}")
+    print("\nplanted-bug mutants (for 'selftest'; usable with --target):")
+    for name, target in mutant_targets().items():
+        print(f"  {name:38} {target.description}")
     return EXIT_OK
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    kinds = _kinds(args.kinds)
+    print(HEADER)
+
+    def show(row: KillRow) -> None:
+        print(format_row(row), flush=True)
+
+    rows = run_selftest(args.max_examples, kinds, args.replays or 0, not args.random, on_row=show)
+    survivors = [row.mutant for row in rows if not row.killed]
+    killed = len(rows) - len(survivors)
+    print(f"killed {killed}/{len(rows)} ({100 * killed // len(rows)}%)")
+    if survivors:
+        print(f"SURVIVED: {', '.join(survivors)}")
+    return EXIT_DIVERGED if survivors else EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -250,4 +278,10 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"fuzz": _fuzz, "replay": _replay, "targets": _targets, "report": _report}
+_COMMANDS = {
+    "fuzz": _fuzz,
+    "replay": _replay,
+    "targets": _targets,
+    "selftest": _selftest,
+    "report": _report,
+}

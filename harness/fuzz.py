@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis.database import ExampleDatabase
+from hypothesis.errors import Flaky
 
 from harness import profiles
 from harness.compare import Divergence, DivergenceError
@@ -31,6 +32,7 @@ class FuzzProgress:
     target: str
     examples: int = 0
     divergences: int = 0
+    first_failure: int | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -48,6 +50,11 @@ class FuzzResult:
     examples: int
     seconds: float
     divergence: Divergence | None
+    #: Examples run up to and including the first failing one (``None``: none failed).
+    first_failure: int | None = None
+    #: True when the divergence did not reproduce on replay: the target keeps state
+    #: across examples (or is nondeterministic); the trace is reported unshrunk.
+    flaky: bool = False
 
     @property
     def verdict(self) -> str:
@@ -62,6 +69,8 @@ class FuzzResult:
             "examples": self.examples,
             "seconds": round(self.seconds, 3),
             "verdict": self.verdict,
+            "first_failure": self.first_failure,
+            "flaky": self.flaky,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
         }
 
@@ -109,6 +118,8 @@ def fuzz(
             check(trace, target, step_timeout)
         except DivergenceError:
             state.divergences += 1
+            if state.first_failure is None:
+                state.first_failure = state.examples
             raise
         finally:
             if progress is not None:
@@ -129,6 +140,7 @@ def fuzz(
 
     deadline = None if seconds is None else state.started + seconds
     divergence = None
+    flaky = False
     while True:
         budget = _BATCH if max_examples is None else max_examples - state.examples
         if seconds is not None:
@@ -139,8 +151,16 @@ def fuzz(
         except DivergenceError as exc:
             divergence = minimize_divergence(exc.divergence, target, step_timeout)
             break
+        except Flaky as exc:
+            failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]
+            if not failures:
+                raise
+            divergence, flaky = failures[0].divergence, True
+            break
         if max_examples is not None and state.examples >= max_examples:
             break
         if deadline is None or time.monotonic() >= deadline:
             break
-    return FuzzResult(target.name, kinds, state.examples, state.elapsed, divergence)
+    return FuzzResult(
+        target.name, kinds, state.examples, state.elapsed, divergence, state.first_failure, flaky
+    )

@@ -103,8 +103,9 @@ def test_replay_conforming_trace_exit_0(tmp_path):
 def test_targets_lists_builtins(tmp_path):
     run = harness("targets", cwd=tmp_path)
     assert run.returncode == 0
-    names = [line.split()[0] for line in run.stdout.splitlines()]
-    assert {"werkzeug-local", "werkzeug-stack", "seed-local", "seed-stack"} <= set(names)
+    names = [line.split()[0] for line in run.stdout.splitlines() if line.strip()]
+    assert {"werkzeug-local", "werkzeug-stack", "seed-local", "seed-stack", "inhouse"} <= set(names)
+    assert "mutant-pop-empty-raises-stack" in names
 
 
 @pytest.mark.parametrize(

@@ -27,3 +27,15 @@ def test_werkzeug_conforms(name, kinds):
 @given(traces(("thread", "greenlet"), ("local", "stack")))
 def test_werkzeug_local_and_stack_in_one_trace(trace):
     check(trace, get_target("werkzeug"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kinds", KIND_SETS, ids="+".join)
+def test_inhouse_conforms(kinds):
+    target = get_target("inhouse")
+
+    @given(traces(kinds, target.families))
+    def conforms(trace):
+        check(trace, target)
+
+    conforms()

@@ -39,6 +39,9 @@ class Target:
     factories: Mapping[str, Callable[[], Any]]
     contracts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTRACTS))
     items: Callable[[Any], dict[str, Any]] = local_items
+    #: Called before every replay; targets with process-global state clear it here so
+    #: that no state crosses examples.
+    reset: Callable[[], None] | None = None
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -46,7 +49,9 @@ class Target:
         return tuple(self.factories)
 
     def make_objects(self, families: tuple[str, ...]) -> list[Any]:
-        """Make one fresh object per entry of ``families``."""
+        """Make one fresh object per entry of ``families`` (after :attr:`reset`, if any)."""
+        if self.reset is not None:
+            self.reset()
         return [self.factories[family]() for family in families]
 
     def apply(self, obj: Any, op: Op) -> Observation:

@@ -1,0 +1,53 @@
+"""The in-house implementations: the fixed default, and the planted-bug mutants."""
+
+from __future__ import annotations
+
+import re
+
+from harness.inhouse import local
+from harness.inhouse.mutants import MUTANTS
+from harness.targets.base import Target
+
+LOCAL = Target(
+    name="inhouse-local",
+    description="in-house Local: task/greenlet/thread-aware identity, data dropped when a worker ends",
+    factories={"local": local.Local},
+)
+STACK = Target(
+    name="inhouse-stack",
+    description="in-house LocalStack over the in-house Local",
+    factories={"stack": local.LocalStack},
+)
+BOTH = Target(
+    name="inhouse",
+    description="in-house Local and LocalStack in one trace",
+    factories={"local": local.Local, "stack": local.LocalStack},
+)
+
+
+def mutant_name(cls: type) -> str:
+    """``SharedStorageLocal`` -> ``mutant-shared-storage-local``."""
+    return "mutant-" + re.sub(r"(?<!^)(?=[A-Z])", "-", cls.__name__).lower()
+
+
+def minimal_steps(cls: type) -> int:
+    """The minimal trace length a mutant's docstring states (``Minimal trace: N steps``)."""
+    match = re.search(r"Minimal trace: (\d+) steps?", cls.__doc__ or "")
+    if match is None:
+        raise AssertionError(f"{cls.__name__} does not state its minimal trace length")
+    return int(match.group(1))
+
+
+def mutant_target(cls: type) -> Target:
+    """The target that fuzzes mutant class ``cls`` (a Local or LocalStack subclass)."""
+    family = "stack" if issubclass(cls, local.LocalStack) else "local"
+    summary = " ".join((cls.__doc__ or "").split("\n\n")[0].split())
+    return Target(
+        name=mutant_name(cls),
+        description=summary,
+        factories={family: cls},
+        reset=getattr(cls, "reset", None),
+    )
+
+
+MUTANT_TARGETS: tuple[Target, ...] = tuple(mutant_target(cls) for cls in MUTANTS)

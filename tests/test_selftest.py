@@ -1,0 +1,45 @@
+"""Quality: every planted-bug mutant is found and shrunk to its stated minimum (issue 3)."""
+
+import pytest
+
+from harness.cli import main
+from harness.fuzz import fuzz
+from harness.inhouse import mutants
+from harness.inhouse.local import Local
+from harness.selftest import run_selftest
+from harness.targets.inhouse import minimal_steps, mutant_target
+from harness.trace import WORKER_KINDS
+
+
+def test_at_least_twelve_mutants_each_naming_its_bug():
+    assert len(mutants.MUTANTS) >= 12
+    for cls in mutants.MUTANTS:
+        assert cls.__doc__ and len(cls.__doc__.split()) > 8, cls
+        assert minimal_steps(cls) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", mutants.MUTANTS, ids=lambda cls: cls.__name__)
+def test_mutant_is_killed_and_shrunk_to_its_stated_minimum(cls):
+    result = fuzz(mutant_target(cls), WORKER_KINDS, max_examples=2000, database=None, derandomize=True)
+    assert result.divergence is not None, f"{cls.__name__} survived {result.examples} examples"
+    assert not result.flaky
+    assert len(result.divergence.trace.steps) <= minimal_steps(cls), result.divergence.table()
+
+
+class NotABugLocal(Local):
+    """The fixed Local, planted with nothing: a mutant that must survive.
+
+    Minimal trace: 1 steps.
+    """
+
+    __slots__ = ()
+
+
+def test_a_surviving_mutant_fails_the_selftest(monkeypatch, capsys):
+    monkeypatch.setattr("harness.selftest.MUTANTS", (NotABugLocal, mutants.PopEmptyRaisesStack))
+    assert main(["selftest", "--max-examples", "30", "--kinds", "greenlet"]) == 1
+    out = capsys.readouterr().out
+    assert "killed 1/2 (50%)" in out and "SURVIVED: mutant-not-a-bug-local" in out
+    rows = run_selftest(30, ["greenlet"], replays=3, mutants=(mutants.PopEmptyRaisesStack,))
+    assert rows[0].killed and rows[0].identical_replays == 3
