@@ -3,9 +3,15 @@
 Layout under the reports directory::
 
     results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned)
+    divergences/<id>.html              the divergence page: swimlanes, contract, environment
     divergences/<id>.txt               the trace table, signature and replay command
     divergences/<id>.trace.json        the shrunk trace, for ``python -m harness replay``
+    divergences/<id>.reproduce.py      a standalone reproducer (no harness engine needed)
     index.html                         the conformance matrix, rebuilt from results/
+
+Several runs (e.g. tox envs writing to ``reports/<env>/``) merge into one index:
+``write_index`` reads every ``results/`` directory below the one it indexes, and
+each subdirectory is one environment.
 
 Every file is written atomically (temporary file, then ``os.replace``), so a killed
 run never leaves a half-written file; a re-run replaces the files it rewrites.
@@ -26,6 +32,9 @@ import jinja2
 from harness import environment
 from harness.compare import Divergence
 from harness.errors import InvalidArgument
+from harness.model import FRESH
+from harness.reproducer import reproducer_source
+from harness.targets import get_target
 
 RESULT_SCHEMA = 1
 
@@ -74,12 +83,19 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
     return f"python -m harness replay {trace_path} --target {divergence.target}"
 
 
-def write_divergence(directory: Path, divergence: Divergence) -> dict[str, str]:
-    """Write the trace JSON and the plain-text report of ``divergence``; return their paths."""
+def write_divergence(
+    directory: Path, divergence: Divergence, kinds: tuple[str, ...], env: dict[str, Any]
+) -> dict[str, str]:
+    """Write the page, text report, trace JSON and reproducer of ``divergence``;
+    return their paths relative to ``directory``."""
     name = divergence_id(divergence)
-    trace_path = directory / "divergences" / f"{name}.trace.json"
-    text_path = directory / "divergences" / f"{name}.txt"
+    folder = directory / "divergences"
+    trace_path = folder / f"{name}.trace.json"
+    text_path = folder / f"{name}.txt"
+    page_path = folder / f"{name}.html"
+    script_path = folder / f"{name}.reproduce.py"
     write_atomic(trace_path, divergence.trace.to_json() + "\n")
+    write_atomic(script_path, reproducer_source(divergence, script_path.name))
     contracts = ", ".join(f"{kind}: {rule}" for kind, rule in sorted(divergence.contracts.items()))
     write_atomic(
         text_path,
@@ -89,11 +105,48 @@ def write_divergence(directory: Path, divergence: Divergence) -> dict[str, str]:
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
     )
+    write_atomic(page_path, render_page(divergence, kinds, env, trace_path, script_path))
     return {
         "id": name,
+        "page": str(page_path.relative_to(directory)),
         "trace": str(trace_path.relative_to(directory)),
         "text": str(text_path.relative_to(directory)),
+        "reproducer": str(script_path.relative_to(directory)),
     }
+
+
+def render_page(
+    divergence: Divergence, kinds: tuple[str, ...], env: dict[str, Any], trace_path: Path, script_path: Path
+) -> str:
+    """The divergence page: the trace as swimlanes (one column per worker, one row per
+    step), the first divergence highlighted, contract, environment, how to reproduce."""
+    trace = divergence.trace
+    rows = [
+        {
+            "index": index,
+            "worker": step.worker,
+            "op": str(step.op),
+            "expected": str(divergence.expected[index]),
+            "observed": str(divergence.observed[index]) if index < len(divergence.observed) else "(not run)",
+            "divergent": index == divergence.index,
+        }
+        for index, step in enumerate(trace.steps)
+    ]
+    used_kinds = sorted(set(trace.workers[1:]) | set(kinds))
+    contracts = [(kind, divergence.contracts.get(kind, FRESH)) for kind in used_kinds]
+    return _TEMPLATES.get_template("divergence.html.j2").render(
+        d=divergence,
+        description=get_target(divergence.target).description,
+        contracts=contracts,
+        kinds=kinds,
+        lanes=[trace.worker_label(worker) for worker in range(len(trace.workers))],
+        rows=rows,
+        replay=replay_command(divergence, trace_path),
+        reproducer_href=script_path.name,
+        trace_href=trace_path.name,
+        index_href="../index.html",
+        env=env,
+    )
 
 
 def write_result(directory: Path, result: Any) -> dict[str, Any]:
@@ -105,10 +158,21 @@ def write_result(directory: Path, result: Any) -> dict[str, Any]:
     data = {"schema": RESULT_SCHEMA, "finished": time.time(), **result.to_dict()}
     data["environment"] = environment.describe()
     if result.divergence is not None:
-        data["files"] = write_divergence(directory, result.divergence)
+        data["files"] = write_divergence(directory, result.divergence, result.kinds, data["environment"])
     path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
+    stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")
+    for name in stale - set(data.get("files", {}).values()):
+        (directory / name).unlink(missing_ok=True)  # the previous run's pages for this cell
     return data
+
+
+def _files_of(result_path: Path) -> set[str]:
+    try:
+        old = json.loads(result_path.read_text(encoding="utf-8"))
+        return {name for key, name in old.get("files", {}).items() if key != "id"}
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def load_results(directory: Path) -> list[dict[str, Any]]:
@@ -121,6 +185,9 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
             continue
         if isinstance(data, dict) and data.get("schema") == RESULT_SCHEMA:
             data["_base"] = os.path.relpath(path.parent.parent, directory)
+            data["finished_text"] = time.strftime(
+                "%Y-%m-%d %H:%M:%S", time.localtime(data.get("finished", 0))
+            )
             results.append(data)
     results.sort(key=lambda r: r.get("finished", 0), reverse=True)
     return results
@@ -131,10 +198,12 @@ def write_index(directory: Path) -> Path:
     results = load_results(directory)
     targets = sorted({r["target"] for r in results})
     columns = sorted({"+".join(r["kinds"]) for r in results})
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    environments = sorted({r["_base"] for r in results})
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for result in reversed(results):  # newest wins
-        cells[(result["target"], "+".join(result["kinds"]))] = result
+        cells[(result["_base"], result["target"], "+".join(result["kinds"]))] = result
     html = _TEMPLATES.get_template("index.html.j2").render(
+        environments=environments,
         targets=targets,
         columns=columns,
         cells=cells,

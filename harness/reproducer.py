@@ -1,0 +1,65 @@
+"""A standalone Python reproducer for a divergence: only the target's package needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from harness.compare import Divergence
+from harness.targets import get_target
+from harness.trace import Op
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _code(op: Op) -> str:
+    obj = f"objects[{op.obj}]"
+    return {
+        "set": f"setattr({obj}, {op.attr!r}, {op.value!r})",
+        "get": f"getattr({obj}, {op.attr!r})",
+        "delete": f"delattr({obj}, {op.attr!r})",
+        "release": f"{obj}.__release_local__()",
+        "items": f"items({obj})",
+        "push": f"{obj}.push({op.value!r}) and None",
+        "pop": f"{obj}.pop()",
+        "top": f"{obj}.top",
+    }[op.name]
+
+
+def reproducer_source(divergence: Divergence, filename: str = "reproduce.py") -> str:
+    """Return the source of a script that replays ``divergence.trace`` with plain threads
+    and greenlets against the target's own classes, and prints the divergent step."""
+    target = get_target(divergence.target)
+    imports: dict[str, None] = {}
+    factories: list[str] = []
+    for family in divergence.trace.objects:
+        factory: Any = target.factories[family]
+        imports[f"from {factory.__module__} import {factory.__qualname__}"] = None
+        factories.append(factory.__qualname__)
+    trace = divergence.trace
+    steps = [
+        {
+            "worker": step.worker,
+            "text": str(step.op),
+            "code": _code(step.op),
+            "expected": str(divergence.expected[index]),
+        }
+        for index, step in enumerate(trace.steps)
+    ]
+    return _TEMPLATES.get_template("reproducer.py.j2").render(
+        target=divergence.target,
+        index=divergence.index,
+        filename=filename,
+        greenlets="greenlet" in trace.workers,
+        imports=list(imports),
+        factories=factories,
+        workers=repr(list(trace.workers)),
+        steps=steps,
+    )

@@ -1,0 +1,164 @@
+"""HTML and JSON reports rendered from real divergences found by fuzzing (issue 4)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.fuzz import fuzz
+from harness.targets import get_target
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def found():
+    """A real divergence: the seed Local shared between greenlets, found by generation."""
+    result = fuzz(get_target("seed-local"), ["greenlet"], max_examples=1000, database=None, derandomize=True)
+    assert result.divergence is not None
+    return result
+
+
+class Rows(HTMLParser):
+    """Collects the swimlane rows: their id, class and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._row = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and (attrs.get("id") or "").startswith("step-"):
+            self._row = {"id": attrs["id"], "class": attrs.get("class", ""), "text": ""}
+
+    def handle_data(self, data):
+        if self._row is not None:
+            self._row["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+
+def test_divergence_page_highlights_the_first_divergent_step(tmp_path, found):
+    data = report.write_result(tmp_path, found)
+    page = (tmp_path / data["files"]["page"]).read_text()
+    parser = Rows()
+    parser.feed(page)
+    assert len(parser.rows) == len(found.divergence.trace.steps)
+    marked = [row for row in parser.rows if "divergent" in row["class"]]
+    assert [row["id"] for row in marked] == [f"step-{found.divergence.index}"]
+    assert "observed 0" in marked[0]["text"] and "expected raises AttributeError" in marked[0]["text"]
+    for needle in (
+        "w1 (greenlet)",
+        "greenlet: <b>fresh</b>",
+        "python -m harness replay",
+        "hypothesis",
+        "gevent monkey-patched",
+        data["files"]["trace"].split("/")[-1],
+    ):
+        assert needle in page, needle
+    assert "http://" not in page and "https://" not in page  # no network assets
+
+
+def test_reproducer_runs_standalone_and_shows_the_divergence(tmp_path, found):
+    data = report.write_result(tmp_path, found)
+    script = tmp_path / data["files"]["reproducer"]
+    assert (
+        "import harness.engine" not in script.read_text()
+        and "from harness." not in script.read_text().replace("from harness.inhouse", "")
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the seed's classes live in harness.inhouse
+    run = subprocess.run(
+        [sys.executable, script.name], cwd=script.parent, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1, run.stderr
+    assert f"DIVERGES at step {found.divergence.index}" in run.stdout
+    assert ">>" in run.stdout and "observed 0" in run.stdout
+
+
+def test_result_json_is_versioned_and_index_merges_environments(tmp_path, found):
+    report.write_result(tmp_path / "py311-werkzeug3", found)
+    conforming = fuzz(get_target("werkzeug-local"), ["greenlet"], max_examples=20, database=None)
+    report.write_result(tmp_path / "py312-werkzeug2", conforming)
+    index = report.write_index(tmp_path).read_text()
+    assert index.count('class="environment"') == 2
+    assert "py311-werkzeug3/divergences/seed-local-" in index and "not run" in index
+    data = json.loads((tmp_path / "py311-werkzeug3/results/seed-local--greenlet.json").read_text())
+    assert data["schema"] == report.RESULT_SCHEMA and data["verdict"] == "diverges"
+    assert data["environment"]["packages"]["werkzeug"] and data["first_failure"] >= 1
+
+
+def test_rerun_replaces_stale_pages_and_writes_atomically(tmp_path, found, monkeypatch):
+    data = report.write_result(tmp_path, found)
+    page = tmp_path / data["files"]["page"]
+    assert page.exists()
+    # same target and kinds, now conforming: the old divergence files go
+    conforming = fuzz(get_target("seed-local"), ["greenlet"], max_examples=1, database=None)
+    if conforming.divergence is None:
+        report.write_result(tmp_path, conforming)
+        assert not page.exists() and not (tmp_path / data["files"]["reproducer"]).exists()
+    # a write that fails half-way leaves the old file whole and no temporary behind
+    target = tmp_path / "index.html"
+    target.write_text("old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        report.write_atomic(target, "new" * 1000)
+    assert target.read_text() == "old"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_index_and_page_load_in_headless_chromium(tmp_path, found):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Debian chromium is not installed (.ci/run installs it with apt-get when it can)")
+    data = report.write_result(tmp_path, found)
+    report.write_index(tmp_path)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    for name, page in (("index", tmp_path / "index.html"), ("divergence", tmp_path / data["files"]["page"])):
+        shot = tmp_path / f"{name}.png"
+        run = subprocess.run(
+            [browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shot.exists() and shot.stat().st_size > 1000, run.stderr[-2000:]
+        console_errors = [line for line in run.stderr.splitlines() if "CONSOLE" in line and "rror" in line]
+        assert not console_errors, console_errors
+        keep = os.environ.get("HARNESS_SCREENSHOTS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, Path(keep) / shot.name)
