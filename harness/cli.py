@@ -16,12 +16,13 @@ from harness import report
 from harness.compare import first_divergence, format_table
 from harness.engine import observe
 from harness.errors import InvalidArgument
-from harness.fuzz import FuzzProgress, fuzz
+from harness.fuzz import fuzz
 from harness.profiles import PROFILES
+from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.selftest import HEADER, KillRow, format_row, run_selftest
 from harness.targets import all_targets, get_target, mutant_targets
-from harness.trace import WORKER_KINDS, Trace
+from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
 
 EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
@@ -61,7 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_cmd = commands.add_parser("fuzz", help="fuzz targets and report divergences")
     fuzz_cmd.add_argument("--target", default="all", help="target name(s), comma-separated, or 'all'")
     fuzz_cmd.add_argument(
-        "--kinds", default=",".join(WORKER_KINDS), help="worker kinds to draw from, comma-separated, or 'all'"
+        "--kinds",
+        default=",".join(DEFAULT_KINDS),
+        help=f"worker kinds to draw from, mixed, comma-separated ({', '.join(WORKER_KINDS)});"
+        " or 'all': one run per kind",
     )
     fuzz_cmd.add_argument("--max-examples", type=_positive_int, help="examples per target")
     fuzz_cmd.add_argument("--seconds", type=_positive_float, help="time budget per target")
@@ -76,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     fuzz_cmd.add_argument("--reports", default="reports", help="report directory (default reports/)")
     fuzz_cmd.add_argument(
+        "--family", choices=("local", "stack"), help="for a module:factory target: force the family"
+    )
+    fuzz_cmd.add_argument(
+        "--check-unsupported",
+        action="store_true",
+        help="also fuzz kinds a target declares not isolated (under the fresh contract)",
+    )
+    fuzz_cmd.add_argument(
         "--no-database", action="store_true", help="do not use the Hypothesis example database"
     )
     fuzz_cmd.add_argument(
@@ -87,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="replay one trace and print the table")
     replay.add_argument("trace", help="a trace JSON file (or a divergence/result JSON holding one)")
-    replay.add_argument("--target", required=True, help="target name")
+    replay.add_argument("--target", required=True, help="target name or module:factory")
+    replay.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
     replay.add_argument(
         "--repeat",
         type=_positive_int,
@@ -100,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
     selftest = commands.add_parser("selftest", help="fuzz every planted-bug mutant; print the kill matrix")
     selftest.add_argument("--max-examples", type=_positive_int, default=1000, help="budget per mutant")
-    selftest.add_argument("--kinds", default=",".join(WORKER_KINDS), help="worker kinds, or 'all'")
+    selftest.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="worker kinds to draw from, mixed")
     selftest.add_argument("--replays", type=_positive_int, help="replay each shrunk trace N times")
     selftest.add_argument("--random", action="store_true", help="random seeds instead of derandomized runs")
 
@@ -135,71 +148,61 @@ def _kinds(text: str) -> list[str]:
     return list(validate_kinds(_split(text, WORKER_KINDS, "kind")))
 
 
+def _kind_groups(text: str) -> list[list[str]]:
+    """``all``: one run per kind (a matrix column each); a list: one mixed run."""
+    if text.strip() == "all":
+        return [[kind] for kind in WORKER_KINDS]
+    return [_kinds(text)]
+
+
 def _fuzz(args: argparse.Namespace) -> int:
-    targets = [get_target(name) for name in _split(args.target, list(all_targets()), "target")]
-    kinds = _kinds(args.kinds)
+    names = _split(args.target, list(all_targets()), "target")
+    targets = [get_target(name, args.family) for name in names]
+    groups = _kind_groups(args.kinds)
     max_examples = args.max_examples
     if max_examples is None and args.seconds is None:
         max_examples = 100
     directory = report.prepare_directory(args.reports)
     diverged = False
     for target in targets:
-        reporter = _ProgressLine(f"{target.name} [{','.join(kinds)}]")
-        result = fuzz(
-            target,
-            kinds,
-            max_examples=max_examples,
-            seconds=args.seconds,
-            max_steps=args.max_steps,
-            max_workers=args.max_workers,
-            profile=args.profile,
-            database=None if args.no_database else "default",
-            step_timeout=args.step_timeout,
-            progress=reporter,
-        )
-        reporter.close(result.verdict)
-        written = report.write_result(directory, result)
-        if result.divergence is not None:
-            diverged = True
-            files = written["files"]
-            print(f"\n{target.name} DIVERGES ({result.divergence.signature()}):")
-            print(result.divergence.table())
-            print(f"report: {directory / files['text']}")
-            print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
+        for kinds in groups:
+            diverged |= _fuzz_one(args, directory, target, kinds, max_examples)
     index = report.write_index(directory)
     print(f"index: {index}")
     return EXIT_DIVERGED if diverged else EXIT_OK
 
 
-class _ProgressLine:
-    """Progress on stderr: rewritten in place on a terminal, one line a second otherwise."""
-
-    def __init__(self, label: str) -> None:
-        self._label = label
-        self._tty = sys.stderr.isatty()
-        self._last = -1.0
-
-    def __call__(self, state: FuzzProgress) -> None:
-        self._state = state
-        interval = 0.2 if self._tty else 5.0
-        if state.elapsed - self._last < interval:
-            return
-        self._last = state.elapsed
-        self._emit(state, "shrinking" if state.divergences else "running")
-
-    def _emit(self, state: FuzzProgress, status: str) -> None:
-        line = (
-            f"{self._label}: {state.examples} examples, {state.divergences} failing,"
-            f" {state.elapsed:.1f}s, {status}"
+def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples) -> bool:
+    reporter = ProgressLine(f"{target.name} [{','.join(kinds)}]")
+    result = fuzz(
+        target,
+        kinds,
+        max_examples=max_examples,
+        seconds=args.seconds,
+        max_steps=args.max_steps,
+        max_workers=args.max_workers,
+        profile=args.profile,
+        database=None if args.no_database else "default",
+        step_timeout=args.step_timeout,
+        check_unsupported=args.check_unsupported,
+        progress=reporter,
+    )
+    reporter.close(result.verdict)
+    if result.unsupported:
+        print(
+            f"{target.name}: not isolated by design on {', '.join(result.unsupported)} (not fuzzed)",
+            file=sys.stderr,
         )
-        print(f"\r{line}" if self._tty else line, end="" if self._tty else "\n", file=sys.stderr, flush=True)
-
-    def close(self, verdict: str) -> None:
-        state = getattr(self, "_state", None)
-        if state is not None:
-            self._emit(state, verdict)
-        if self._tty:
-            print(file=sys.stderr)
+    written = report.write_result(directory, result)
+    if result.divergence is None:
+        return False
+    files = written["files"]
+    flaky = " (FLAKY: did not reproduce on replay; trace not shrunk)" if result.flaky else ""
+    print(f"\n{target.name} DIVERGES ({result.divergence.signature()}){flaky}:")
+    print(result.divergence.table())
+    print(f"report: {directory / files['page']}")
+    print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
+    return True
 
 
 def _load_trace(path: str) -> Trace:
@@ -220,7 +223,7 @@ def _load_trace(path: str) -> Trace:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    target = get_target(args.target)
+    target = get_target(args.target, args.family)
     trace = _load_trace(args.trace)
     missing = set(trace.objects) - set(target.families)
     if missing:

@@ -54,6 +54,18 @@ class Divergence:
             "observed": [obs.to_dict() for obs in self.observed],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Divergence:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            data["target"],
+            Trace.from_dict(data["trace"]),
+            data["index"],
+            tuple(Observation.from_dict(obs) for obs in data["expected"]),
+            tuple(Observation.from_dict(obs) for obs in data["observed"]),
+            data["contracts"],
+        )
+
 
 class DivergenceError(AssertionError):
     """Raised by :func:`check` when a target diverges from the model."""

@@ -25,7 +25,8 @@ def find_divergence(
     index = first_divergence(expected, observed)
     if index is None:
         return None
-    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), target.contracts)
+    contracts = {kind: target.contract(kind) for kind in sorted(set(trace.workers[1:]))}
+    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
 
 
 def check(trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT) -> None:

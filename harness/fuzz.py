@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -14,7 +14,9 @@ from hypothesis.errors import Flaky
 from harness import profiles
 from harness.compare import Divergence, DivergenceError
 from harness.engine import check, minimize_divergence
+from harness.environment import gevent_patched
 from harness.errors import InvalidArgument
+from harness.model import FRESH
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
 from strategies import traces, validate_kinds
@@ -55,11 +57,33 @@ class FuzzResult:
     #: True when the divergence did not reproduce on replay: the target keeps state
     #: across examples (or is nondeterministic); the trace is reported unshrunk.
     flaky: bool = False
+    #: Kinds left out because the target declares them unsupported (not isolated by design).
+    unsupported: tuple[str, ...] = ()
+    #: The spawn contract checked per kind.
+    contracts: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
-        """``"diverges"`` or ``"conforms"``."""
-        return "conforms" if self.divergence is None else "diverges"
+        """``"diverges"``, ``"conforms"``, or ``"unsupported"`` when no kind was left to run."""
+        if self.divergence is not None:
+            return "diverges"
+        return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FuzzResult:
+        """Inverse of :meth:`to_dict`."""
+        divergence = data.get("divergence")
+        return cls(
+            data["target"],
+            tuple(data["kinds"]),
+            data["examples"],
+            data["seconds"],
+            None if divergence is None else Divergence.from_dict(divergence),
+            data.get("first_failure"),
+            data.get("flaky", False),
+            tuple(data.get("unsupported", ())),
+            dict(data.get("contracts", {})),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
@@ -71,6 +95,8 @@ class FuzzResult:
             "verdict": self.verdict,
             "first_failure": self.first_failure,
             "flaky": self.flaky,
+            "unsupported": list(self.unsupported),
+            "contracts": dict(self.contracts),
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
         }
 
@@ -87,6 +113,7 @@ def fuzz(
     database: ExampleDatabase | None | str = "default",
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     derandomize: bool = False,
+    check_unsupported: bool = False,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -97,8 +124,12 @@ def fuzz(
     database (``"default"``: Hypothesis's, under ``.hypothesis/``) replays earlier
     failures first. The shrunk trace is then minimised further by
     :func:`harness.engine.minimize_divergence`.
+
+    Kinds the target declares unsupported are left out (listed in the result), unless
+    ``check_unsupported``: then they are fuzzed under the ``fresh`` contract, to show
+    that they really are not isolated. ``patched`` runs in a gevent-patched child.
     """
-    kinds = validate_kinds(kinds)
+    kinds = requested = validate_kinds(kinds)
     if max_examples is None and seconds is None:
         raise InvalidArgument("give a budget: max_examples or seconds")
     if max_examples is not None and max_examples < 1:
@@ -108,9 +139,37 @@ def fuzz(
     profile = profile or profiles.active_profile()
     if profile not in profiles.PROFILES:
         raise InvalidArgument(f"unknown profile {profile!r}; choose from: {', '.join(profiles.PROFILES)}")
+    target.make_objects(target.families)  # a factory that cannot work fails here, clearly
+
+    if "patched" in kinds and not gevent_patched():
+        from harness.runners.patched import fuzz_in_patched_child
+
+        options = dict(
+            max_examples=max_examples,
+            seconds=seconds,
+            max_steps=max_steps,
+            max_workers=max_workers,
+            profile=profile,
+            database="default" if database == "default" else None,
+            step_timeout=step_timeout,
+            derandomize=derandomize,
+            check_unsupported=check_unsupported,
+        )
+        return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
+
+    unsupported = tuple(kind for kind in kinds if kind not in target.supported_kinds(kinds))
+    if check_unsupported:
+        target = replace(target, contracts={**target.contracts, **{kind: FRESH for kind in unsupported}})
+        unsupported = ()
+    kinds = tuple(kind for kind in kinds if kind not in unsupported)
+    contracts = {kind: target.contract(kind) for kind in kinds}
+    if not kinds:
+        return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported)
 
     state = FuzzProgress(target.name)
-    strategy = traces(kinds, target.families, max_workers=max_workers, max_steps=max_steps)
+    strategy = traces(
+        kinds, target.families, allowed_ops=target.ops, max_workers=max_workers, max_steps=max_steps
+    )
 
     def property_(trace):
         state.examples += 1
@@ -162,5 +221,13 @@ def fuzz(
         if deadline is None or time.monotonic() >= deadline:
             break
     return FuzzResult(
-        target.name, kinds, state.examples, state.elapsed, divergence, state.first_failure, flaky
+        target.name,
+        requested,
+        state.examples,
+        state.elapsed,
+        divergence,
+        state.first_failure,
+        flaky,
+        unsupported,
+        contracts,
     )

@@ -10,7 +10,8 @@ a dict (for a Local) or a list (for a LocalStack). The contract:
 * a missing attribute raises ``AttributeError``; ``pop``/``top`` on an empty stack
   give ``None``; ``release`` empties that worker's state for that object;
 * ``push``, ``set``, ``delete`` and ``release`` return ``None``; ``items`` returns
-  the worker's own name/value mapping.
+  the worker's own name/value mapping; ``proxy`` reads the name (Local) or the top
+  (LocalStack) through a ``LocalProxy``, which raises ``RuntimeError`` when unbound.
 """
 
 from __future__ import annotations
@@ -23,11 +24,21 @@ from harness.trace import Observation, Op, Trace
 
 FRESH = "fresh"
 INHERIT = "inherit"
+#: A target may declare a kind unsupported: "not isolated by design"; it is not fuzzed.
+UNSUPPORTED = "unsupported"
+CONTRACTS = (FRESH, INHERIT, UNSUPPORTED)
 #: The contract checked for each kind unless a target declares otherwise.
-DEFAULT_CONTRACTS: Mapping[str, str] = {"thread": FRESH, "greenlet": FRESH}
+DEFAULT_CONTRACTS: Mapping[str, str] = {
+    "thread": FRESH,
+    "greenlet": FRESH,
+    "gevent": FRESH,
+    "asyncio": INHERIT,
+    "patched": FRESH,
+}
 
 _NONE = Observation.returned(None)
 _MISSING = Observation("raised", "AttributeError")
+_UNBOUND = Observation("raised", "RuntimeError")
 
 
 def expected_observations(
@@ -77,4 +88,8 @@ def _apply(state: list[Any], op: Op) -> Observation:
         return Observation.returned(data.pop() if data else None)
     if name == "top":
         return Observation.returned(data[-1] if data else None)
+    if name == "proxy":  # an unbound proxy raises RuntimeError
+        if isinstance(data, list):
+            return Observation.returned(data[-1]) if data else _UNBOUND
+        return Observation.returned(data[op.attr]) if op.attr in data else _UNBOUND
     raise AssertionError(f"unknown op {name!r}")  # Trace validation makes this unreachable

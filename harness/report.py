@@ -35,6 +35,7 @@ from harness.errors import InvalidArgument
 from harness.model import FRESH
 from harness.reproducer import reproducer_source
 from harness.targets import get_target
+from harness.trace import WORKER_KINDS
 
 RESULT_SCHEMA = 1
 
@@ -80,7 +81,8 @@ def divergence_id(divergence: Divergence) -> str:
 
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
     """The shell command that replays ``divergence`` from its saved trace."""
-    return f"python -m harness replay {trace_path} --target {divergence.target}"
+    family = f" --family {divergence.trace.objects[0]}" if ":" in divergence.target else ""
+    return f"python -m harness replay {trace_path} --target {divergence.target}{family}"
 
 
 def write_divergence(
@@ -134,9 +136,13 @@ def render_page(
     ]
     used_kinds = sorted(set(trace.workers[1:]) | set(kinds))
     contracts = [(kind, divergence.contracts.get(kind, FRESH)) for kind in used_kinds]
+    try:
+        description = get_target(divergence.target).description
+    except InvalidArgument:  # a user target that no longer imports
+        description = divergence.target
     return _TEMPLATES.get_template("divergence.html.j2").render(
         d=divergence,
-        description=get_target(divergence.target).description,
+        description=description,
         contracts=contracts,
         kinds=kinds,
         lanes=[trace.worker_label(worker) for worker in range(len(trace.workers))],
@@ -193,11 +199,16 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
     return results
 
 
+def _column_order(column: str) -> tuple[int, str]:
+    """Single kinds in ``WORKER_KINDS`` order, then mixes alphabetically."""
+    return (WORKER_KINDS.index(column), "") if column in WORKER_KINDS else (len(WORKER_KINDS), column)
+
+
 def write_index(directory: Path) -> Path:
     """Rebuild ``index.html`` from the results on disk: targets x kinds, with verdicts."""
     results = load_results(directory)
     targets = sorted({r["target"] for r in results})
-    columns = sorted({"+".join(r["kinds"]) for r in results})
+    columns = sorted({"+".join(r["kinds"]) for r in results}, key=_column_order)
     environments = sorted({r["_base"] for r in results})
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for result in reversed(results):  # newest wins

@@ -9,7 +9,7 @@ from harness.engine import observe
 from harness.fuzz import FuzzResult, fuzz
 from harness.inhouse.mutants import MUTANTS
 from harness.targets.inhouse import minimal_steps, mutant_target
-from harness.trace import WORKER_KINDS
+from harness.trace import DEFAULT_KINDS
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class KillRow:
 
 def run_selftest(
     max_examples: int = 1000,
-    kinds: Sequence[str] = WORKER_KINDS,
+    kinds: Sequence[str] = DEFAULT_KINDS,
     replays: int = 0,
     derandomize: bool = True,
     mutants: Sequence[type] | None = None,

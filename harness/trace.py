@@ -23,11 +23,14 @@ SCHEMA_VERSION = 1
 
 MAIN = "main"
 #: Worker kinds a trace may name (beyond ``main``, which is always worker 0).
-WORKER_KINDS = ("thread", "greenlet")
+#: ``patched`` is a ``threading.Thread`` after ``gevent.monkey.patch_all()``.
+WORKER_KINDS = ("thread", "greenlet", "gevent", "asyncio", "patched")
+#: Kinds drawn by default: the ones that run in this process, without gevent's hub.
+DEFAULT_KINDS = ("thread", "greenlet")
 
 #: Operations per object family, in the order the shrinker prefers them.
-LOCAL_OPS = ("set", "get", "delete", "release", "items")
-STACK_OPS = ("push", "pop", "top")
+LOCAL_OPS = ("set", "get", "delete", "release", "items", "proxy")
+STACK_OPS = ("push", "pop", "top", "proxy")
 OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS}
 FAMILIES = tuple(OPS_BY_FAMILY)
 
@@ -44,7 +47,9 @@ class Op:
     """One operation on one local object.
 
     ``obj`` indexes :attr:`Trace.objects`; ``attr`` is set exactly for
-    set/get/delete and ``value`` exactly for set/push.
+    set/get/delete and for ``proxy`` on a Local (the proxied name), and ``value``
+    exactly for set/push. ``proxy`` reads through a ``LocalProxy`` made by calling
+    the object (``local(name)``, ``stack()``).
     """
 
     name: str
@@ -63,6 +68,8 @@ class Op:
             return f"o{self.obj}.push({self.value!r})"
         if self.name == "top":
             return f"o{self.obj}.top"
+        if self.name == "proxy":
+            return f"o{self.obj}({self.attr!r})" if self.attr else f"o{self.obj}()"
         return f"o{self.obj}.{self.name}()"
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,7 +201,8 @@ def _validate_op(op: Op, objects: tuple[str, ...], where: str) -> None:
     family = objects[op.obj]
     if op.name not in OPS_BY_FAMILY[family]:
         raise InvalidTrace(f"{where}: op {op.name!r} does not apply to a {family}")
-    if (op.attr is not None) != (op.name in _OPS_WITH_ATTR) or (
+    needs_attr = op.name in _OPS_WITH_ATTR or (op.name == "proxy" and family == "local")
+    if (op.attr is not None) != needs_attr or (
         op.attr is not None and not (isinstance(op.attr, str) and op.attr.isidentifier())
     ):
         raise InvalidTrace(f"{where}: op {op.name!r} has a bad attribute name {op.attr!r}")

@@ -9,29 +9,35 @@ names shrink towards the smallest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from hypothesis import strategies as st
 
 from harness.errors import InvalidArgument
-from harness.trace import FAMILIES, MAIN, OPS_BY_FAMILY, WORKER_KINDS, Op, Step, Trace
+from harness.trace import DEFAULT_KINDS, FAMILIES, MAIN, OPS_BY_FAMILY, WORKER_KINDS, Op, Step, Trace
 
 ATTR_NAMES = ("a", "b", "c")
 VALUES = st.integers(min_value=0, max_value=9)
 
 
-def ops(objects: Sequence[str]) -> st.SearchStrategy[Op]:
-    """Ops on the given objects (a sequence of families, indexed like ``Trace.objects``)."""
+def ops(objects: Sequence[str], allowed: Collection[str] | None = None) -> st.SearchStrategy[Op]:
+    """Ops on the given objects (a sequence of families, indexed like ``Trace.objects``),
+    limited to the op names in ``allowed`` (default: every op but ``proxy``)."""
     strategies = []
     for family in dict.fromkeys(objects):
         indices = st.sampled_from([i for i, f in enumerate(objects) if f == family])
         for name in OPS_BY_FAMILY[family]:
-            strategies.append(_op(name, indices))
+            if (name in allowed) if allowed is not None else name != "proxy":
+                strategies.append(_op(name, family, indices))
+    if not strategies:
+        raise InvalidArgument("no op left to generate: the target supports none of these families' ops")
     return st.one_of(strategies)
 
 
-def _op(name: str, indices: st.SearchStrategy[int]) -> st.SearchStrategy[Op]:
+def _op(name: str, family: str, indices: st.SearchStrategy[int]) -> st.SearchStrategy[Op]:
     attrs = st.sampled_from(ATTR_NAMES)
+    if name == "proxy":
+        return st.builds(Op, st.just(name), indices, attrs if family == "local" else st.none())
     if name == "set":
         return st.builds(Op, st.just(name), indices, attrs, VALUES)
     if name in ("get", "delete"):
@@ -49,13 +55,18 @@ def validate_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     for kind in kinds:
         if kind not in WORKER_KINDS:
             raise InvalidArgument(f"unknown worker kind {kind!r}; choose from: {', '.join(WORKER_KINDS)}")
+    if "patched" in kinds and len(kinds) > 1:
+        raise InvalidArgument(
+            "kind 'patched' cannot be mixed with other kinds (it runs in a gevent-patched child process)"
+        )
     return kinds
 
 
 def traces(
-    kinds: Sequence[str] = WORKER_KINDS,
+    kinds: Sequence[str] = DEFAULT_KINDS,
     families: Sequence[str] = FAMILIES,
     *,
+    allowed_ops: Collection[str] | None = None,
     max_workers: int = 4,
     max_steps: int = 40,
     objects_per_family: int = 2,
@@ -63,8 +74,8 @@ def traces(
     """Traces whose non-main workers are drawn (mixed) from ``kinds``.
 
     ``families`` chooses which object families appear (``objects_per_family`` of
-    each, so cross-instance leaks can show); ``max_workers`` counts the main worker;
-    ``max_steps`` bounds the schedule length.
+    each, so cross-instance leaks can show); ``allowed_ops`` limits the op names;
+    ``max_workers`` counts the main worker; ``max_steps`` bounds the schedule length.
     """
     kinds = validate_kinds(kinds)
     for family in families:
@@ -75,7 +86,7 @@ def traces(
     objects = tuple(family for family in families for _ in range(objects_per_family))
     slots = st.lists(st.sampled_from(kinds), min_size=max_workers - 1, max_size=max_workers - 1)
     schedule = st.lists(
-        st.tuples(st.integers(0, max_workers - 1), ops(objects)), min_size=1, max_size=max_steps
+        st.tuples(st.integers(0, max_workers - 1), ops(objects, allowed_ops)), min_size=1, max_size=max_steps
     )
     return st.builds(_assemble, slots, schedule, st.just(objects))
 

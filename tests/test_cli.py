@@ -9,9 +9,12 @@ import pytest
 
 from harness.trace import Op, Step, Trace
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def harness(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    """Run ``python -m harness`` in ``cwd`` with this checkout importable."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         cwd=cwd,

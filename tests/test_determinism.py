@@ -14,7 +14,11 @@ from harness.trace import Trace
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("kinds", [["thread"], ["greenlet"], ["thread", "greenlet"]], ids="+".join)
+@pytest.mark.parametrize(
+    "kinds",
+    [["thread"], ["greenlet"], ["gevent"], ["asyncio"], ["thread", "greenlet", "gevent", "asyncio"]],
+    ids="+".join,
+)
 def test_a_saved_divergent_trace_replays_identically_100_times(tmp_path, kinds):
     divergence = fuzz(
         get_target("seed-local"), kinds, max_examples=2000, database=None, derandomize=True
@@ -30,7 +34,9 @@ def test_a_saved_divergent_trace_replays_identically_100_times(tmp_path, kinds):
 
 def test_no_worker_outlives_a_run():
     threads_before = threading.active_count()
-    result = fuzz(get_target("werkzeug"), ["thread", "greenlet"], max_examples=100, database=None)
+    result = fuzz(
+        get_target("werkzeug"), ["thread", "greenlet", "gevent", "asyncio"], max_examples=100, database=None
+    )
     assert result.divergence is None
     assert threading.active_count() == threads_before
     assert not [t for t in threading.enumerate() if t.name == "harness-worker"]
@@ -64,3 +70,29 @@ def test_greenlet_workers_are_dead_after_the_run():
         object.__delattr__(target, "apply")
     assert len(seen) == 3 and seen[0] is seen[2] and seen[0] is not seen[1]
     assert all(g.dead for g in seen)
+
+
+def test_patched_replays_identically_in_the_child_process():
+    """patched traces run in a gevent-patched child; this process stays unpatched."""
+    from harness.environment import gevent_patched
+
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "patched", "patched"],
+            "objects": ["stack", "stack"],
+            "steps": [
+                [0, {"op": "push", "obj": 0, "value": 1}],
+                [1, {"op": "push", "obj": 0, "value": 2}],
+                [2, {"op": "top", "obj": 0}],
+                [1, {"op": "pop", "obj": 0}],
+                [0, {"op": "top", "obj": 0}],
+            ],
+        }
+    )
+    target = get_target("werkzeug-stack")
+    runs = [tuple(observe(trace, target)[1]) for _ in range(3)]
+    assert len(set(runs)) == 1
+    expected, observed = observe(trace, target)
+    assert observed == expected and [str(o) for o in observed] == ["None", "None", "None", "2", "1"]
+    assert not gevent_patched()

@@ -8,7 +8,7 @@ from harness.inhouse import mutants
 from harness.inhouse.local import Local
 from harness.selftest import run_selftest
 from harness.targets.inhouse import minimal_steps, mutant_target
-from harness.trace import WORKER_KINDS
+from harness.trace import DEFAULT_KINDS
 
 
 def test_at_least_twelve_mutants_each_naming_its_bug():
@@ -21,7 +21,7 @@ def test_at_least_twelve_mutants_each_naming_its_bug():
 @pytest.mark.slow
 @pytest.mark.parametrize("cls", mutants.MUTANTS, ids=lambda cls: cls.__name__)
 def test_mutant_is_killed_and_shrunk_to_its_stated_minimum(cls):
-    result = fuzz(mutant_target(cls), WORKER_KINDS, max_examples=2000, database=None, derandomize=True)
+    result = fuzz(mutant_target(cls), DEFAULT_KINDS, max_examples=2000, database=None, derandomize=True)
     assert result.divergence is not None, f"{cls.__name__} survived {result.examples} examples"
     assert not result.flaky
     assert len(result.divergence.trace.steps) <= minimal_steps(cls), result.divergence.table()

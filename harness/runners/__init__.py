@@ -1,5 +1,5 @@
-"""Deterministic runners: replay a trace on real threads and greenlets."""
+"""Deterministic runners: replay a trace on real threads, greenlets, gevent and asyncio."""
 
-from harness.runners.scheduler import DEFAULT_STEP_TIMEOUT, WORKER_TYPES, run_trace
+from harness.runners.scheduler import DEFAULT_STEP_TIMEOUT, run_trace
 
-__all__ = ["DEFAULT_STEP_TIMEOUT", "WORKER_TYPES", "run_trace"]
+__all__ = ["DEFAULT_STEP_TIMEOUT", "run_trace"]

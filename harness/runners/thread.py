@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from harness.environment import gevent_patched
 from harness.trace import HANG, Observation, Op
 
 _STOP = object()
@@ -63,8 +64,8 @@ def wait_for_os_thread_exit(native_id: int | None, limit: float = _OS_EXIT_WAIT)
     Bounded by ``limit`` seconds. This waits for a fact, it does not order workers.
     """
     task = f"/proc/self/task/{native_id}"
-    if native_id is None or not os.path.isdir("/proc/self/task"):
-        return
+    if native_id is None or not os.path.isdir("/proc/self/task") or gevent_patched():
+        return  # no /proc, or a gevent-patched "thread" that is really a greenlet
     deadline = time.monotonic() + limit
     while os.path.exists(task) and time.monotonic() < deadline:
         os.sched_yield()

@@ -1,10 +1,11 @@
-"""The registry of built-in targets, looked up by name."""
+"""The registry of targets: built-in ones by name, mutants, and ``module:factory``."""
 
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import inhouse, seed, werkzeug
+from harness.targets import asgiref, gevent_local, inhouse, seed, stdlib, werkzeug
 from harness.targets.base import Target
+from harness.targets.user import load_user_target
 
 __all__ = ["Target", "all_targets", "get_target", "mutant_targets"]
 
@@ -17,12 +18,21 @@ _BUILTIN: tuple[Target, ...] = (
     inhouse.BOTH,
     seed.LOCAL,
     seed.STACK,
+    stdlib.THREADING_LOCAL,
+    stdlib.CONTEXTVARS_LOCAL,
+    gevent_local.GEVENT_LOCAL,
+    asgiref.ASGIREF_LOCAL,
 )
 
 
 def all_targets() -> dict[str, Target]:
-    """Return every built-in target by name, in a stable order (mutants excluded)."""
-    return {target.name: target for target in _BUILTIN}
+    """Every built-in target usable here by name, in a stable order (mutants excluded;
+    ``asgiref-local`` only when asgiref is installed)."""
+    return {
+        target.name: target
+        for target in _BUILTIN
+        if target is not asgiref.ASGIREF_LOCAL or asgiref.available()
+    }
 
 
 def mutant_targets() -> dict[str, Target]:
@@ -30,10 +40,19 @@ def mutant_targets() -> dict[str, Target]:
     return {target.name: target for target in inhouse.MUTANT_TARGETS}
 
 
-def get_target(name: str) -> Target:
-    """Return the target called ``name``; raise :class:`InvalidArgument` if unknown."""
+def get_target(name: str, family: str | None = None) -> Target:
+    """Return the target called ``name``: built-in, mutant, or a user ``module:factory``
+    (``family`` forces ``local`` or ``stack`` for those). Raise :class:`InvalidArgument`
+    if there is no such target."""
+    if ":" in name:
+        return load_user_target(name, family)
+    if name == asgiref.ASGIREF_LOCAL.name:
+        return asgiref.ASGIREF_LOCAL  # fails with an install hint when used without asgiref
     targets = {**all_targets(), **mutant_targets()}
     try:
         return targets[name]
     except KeyError:
-        raise InvalidArgument(f"unknown target {name!r}; choose from: {', '.join(targets)}") from None
+        raise InvalidArgument(
+            f"unknown target {name!r}; choose from: {', '.join(all_targets())}"
+            " (or a mutant, see 'python -m harness targets', or module:factory)"
+        ) from None

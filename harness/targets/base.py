@@ -6,8 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model import DEFAULT_CONTRACTS
-from harness.trace import Observation, Op
+from harness.model import DEFAULT_CONTRACTS, UNSUPPORTED
+from harness.trace import LOCAL_OPS, STACK_OPS, Observation, Op
+
+ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
+#: Ops every Local/LocalStack-like object is expected to support (no proxies).
+DEFAULT_OPS = ALL_OPS - {"proxy"}
 
 
 def local_items(local: Any) -> dict[str, Any]:
@@ -42,6 +46,16 @@ class Target:
     #: Called before every replay; targets with process-global state clear it here so
     #: that no state crosses examples.
     reset: Callable[[], None] | None = None
+    #: The ops this target supports; traces for it use only these.
+    ops: frozenset[str] = DEFAULT_OPS
+
+    def contract(self, kind: str) -> str:
+        """The spawn contract this target promises for worker ``kind``."""
+        return self.contracts.get(kind, DEFAULT_CONTRACTS.get(kind, "fresh"))
+
+    def supported_kinds(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """``kinds`` less those this target declares unsupported (not isolated by design)."""
+        return tuple(kind for kind in kinds if self.contract(kind) != UNSUPPORTED)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -86,4 +100,7 @@ class Target:
             return obj.pop()
         if name == "top":
             return obj.top
+        if name == "proxy":
+            proxy = obj(op.attr) if op.attr is not None else obj()
+            return proxy._get_current_object()
         raise AssertionError(f"unknown op {name!r}")

@@ -6,22 +6,32 @@ import re
 
 from harness.inhouse import local
 from harness.inhouse.mutants import MUTANTS
-from harness.targets.base import Target
+from harness.model import FRESH
+from harness.targets.base import ALL_OPS, Target
+
+#: Keyed by the task itself, so an asyncio task starts empty.
+_CONTRACTS = {"asyncio": FRESH}
 
 LOCAL = Target(
     name="inhouse-local",
     description="in-house Local: task/greenlet/thread-aware identity, data dropped when a worker ends",
     factories={"local": local.Local},
+    ops=ALL_OPS,
+    contracts=_CONTRACTS,
 )
 STACK = Target(
     name="inhouse-stack",
     description="in-house LocalStack over the in-house Local",
     factories={"stack": local.LocalStack},
+    ops=ALL_OPS,
+    contracts=_CONTRACTS,
 )
 BOTH = Target(
     name="inhouse",
     description="in-house Local and LocalStack in one trace",
     factories={"local": local.Local, "stack": local.LocalStack},
+    ops=ALL_OPS,
+    contracts=_CONTRACTS,
 )
 
 
@@ -47,6 +57,7 @@ def mutant_target(cls: type) -> Target:
         description=summary,
         factories={family: cls},
         reset=getattr(cls, "reset", None),
+        contracts=_CONTRACTS,
     )
 
 

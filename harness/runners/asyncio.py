@@ -1,0 +1,55 @@
+"""asyncio workers: tasks on one event loop per replay, driven step by step."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from harness.trace import HANG, Observation, Op
+
+_STOP = object()
+
+
+class AsyncioWorker:
+    """A worker running as an asyncio task.
+
+    The task is created at spawn (so it copies the driver's context then: the
+    contextvars ``inherit`` rule) and awaits one future per step; the driver resolves
+    that future with the op and runs the loop until the task has answered. No sleeps.
+    """
+
+    def __init__(
+        self, execute: Callable[[Op], Observation], step_timeout: float, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._execute = execute
+        self._step_timeout = step_timeout
+        self._loop = loop
+        self._inbox: asyncio.Future = loop.create_future()
+        self._task = loop.create_task(self._serve())
+        self.hung = False
+
+    async def _serve(self) -> None:
+        while True:
+            op, reply = await self._inbox
+            if op is _STOP:
+                return
+            self._inbox = self._loop.create_future()
+            reply.set_result(self._execute(op))
+
+    def execute(self, op: Op) -> Observation:
+        """Hand ``op`` to the task and run the loop until it has answered."""
+        reply = self._loop.create_future()
+        self._inbox.set_result((op, reply))
+        try:
+            return self._loop.run_until_complete(asyncio.wait_for(reply, self._step_timeout))
+        except asyncio.TimeoutError:
+            self.hung = True
+            return HANG
+
+    def finish(self) -> None:
+        """Let the task return and wait for it."""
+        if self.hung:
+            self._task.cancel()
+            return
+        self._inbox.set_result((_STOP, None))
+        self._loop.run_until_complete(self._task)

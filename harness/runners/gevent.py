@@ -1,0 +1,52 @@
+"""gevent workers: ``gevent.spawn`` greenlets handed off through gevent queues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gevent
+import gevent.queue
+
+from harness.trace import HANG, Observation, Op
+
+_STOP = object()
+
+
+class GeventWorker:
+    """A worker running in a greenlet spawned by gevent, scheduled by gevent's hub.
+
+    The driver puts one op in the worker's inbox and blocks (yielding to the hub) on
+    its outbox; the hub runs the worker, which is the only runnable greenlet.
+    """
+
+    def __init__(self, execute: Callable[[Op], Observation], step_timeout: float) -> None:
+        self._execute = execute
+        self._step_timeout = step_timeout
+        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._outbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._greenlet = gevent.spawn(self._serve)
+        self.hung = False
+
+    def _serve(self) -> None:
+        while True:
+            op = self._inbox.get()
+            if op is _STOP:
+                return
+            self._outbox.put(self._execute(op))
+
+    def execute(self, op: Op) -> Observation:
+        """Run ``op`` in the gevent greenlet; a step that outlives the watchdog is a hang."""
+        self._inbox.put(op)
+        try:
+            return self._outbox.get(timeout=self._step_timeout)
+        except gevent.queue.Empty:
+            self.hung = True
+            return HANG
+
+    def finish(self) -> None:
+        """End the greenlet and wait until it is dead."""
+        if self.hung:
+            self._greenlet.kill(block=False)
+            return
+        self._inbox.put(_STOP)
+        self._greenlet.join()

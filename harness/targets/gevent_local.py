@@ -1,0 +1,18 @@
+"""``gevent.local.local``: one namespace per greenlet."""
+
+from __future__ import annotations
+
+import gevent.local
+
+from harness.model import UNSUPPORTED
+from harness.targets.base import Target
+from harness.targets.stdlib import attribute_items
+
+GEVENT_LOCAL = Target(
+    name="gevent-local",
+    description="gevent.local.local (one namespace per greenlet; asyncio tasks of one greenlet share it)",
+    factories={"local": gevent.local.local},
+    items=attribute_items,
+    ops=frozenset({"set", "get", "delete", "items"}),
+    contracts={"asyncio": UNSUPPORTED},
+)

@@ -1,0 +1,78 @@
+"""User targets: ``--target module:factory`` for any importable Local-like or LocalStack-like."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from harness.errors import InvalidArgument
+from harness.targets.base import Target
+
+_PROBE = "_local_harness_probe"
+
+
+def load_user_target(spec: str, family: str | None = None) -> Target:
+    """Build a target from ``module:factory`` (``factory()`` makes one fresh object).
+
+    ``family`` (``local`` or ``stack``) is detected when not given: an object with
+    ``push``, ``pop`` and ``top`` is a stack; one whose attributes can be set, read
+    and deleted is a local. Raise :class:`InvalidArgument` when the spec does not
+    import or the object fits neither.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise InvalidArgument(f"a user target is 'module:factory', got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure of the user's module
+        raise InvalidArgument(
+            f"cannot import {module_name!r} for target {spec!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    factory: Any = module
+    for part in attribute.split("."):
+        factory = getattr(factory, part, None)
+        if factory is None:
+            raise InvalidArgument(f"module {module_name!r} has no {attribute!r} (target {spec!r})")
+    if not callable(factory):
+        raise InvalidArgument(f"{spec!r} is not callable; give a class or factory function")
+    try:
+        sample = factory()
+    except Exception as exc:
+        raise InvalidArgument(f"{spec}() failed: {type(exc).__name__}: {exc}") from None
+    detected = detect_family(sample)
+    if family is None:
+        if detected is None:
+            raise InvalidArgument(
+                f"{spec}() made a {type(sample).__name__}, which fits neither a Local (set/get/delete "
+                "attributes) nor a LocalStack (push/pop/top); pass --family to force one"
+            )
+        family = detected
+    elif family not in ("local", "stack"):
+        raise InvalidArgument(f"unknown family {family!r}; choose local or stack")
+    if family == "local":
+        ops = {"set", "get", "delete"}
+        if hasattr(sample, "__release_local__"):
+            ops.add("release")
+        if hasattr(sample, "__iter__"):
+            ops.add("items")
+    else:
+        ops = {"push", "pop", "top"}
+    return Target(
+        name=spec,
+        description=f"user target {spec} ({family})",
+        factories={family: factory},
+        ops=frozenset(ops),
+    )
+
+
+def detect_family(obj: Any) -> str | None:
+    """``"stack"``, ``"local"`` or ``None`` for an object of unknown shape."""
+    if all(hasattr(obj, name) for name in ("push", "pop")) and hasattr(type(obj), "top"):
+        return "stack"
+    try:
+        setattr(obj, _PROBE, 1)
+        ok = getattr(obj, _PROBE) == 1
+        delattr(obj, _PROBE)
+    except Exception:
+        return None
+    return "local" if ok else None

@@ -1,0 +1,95 @@
+"""Every built-in target on every worker kind, with the verdict we expect (issue 5).
+
+Each verdict is produced by generation: the harness fuzzes and reports; the table
+only states what it must report.
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from harness.fuzz import fuzz
+from harness.model import FRESH, INHERIT
+from harness.targets import all_targets, get_target
+from harness.trace import WORKER_KINDS
+
+pytestmark = pytest.mark.slow
+
+C, D, U = "conforms", "diverges", "unsupported"
+EXPECTED = {
+    #                   thread greenlet gevent asyncio patched
+    "werkzeug-local": (C, C, C, C, C),
+    "werkzeug-stack": (C, C, C, C, C),
+    "werkzeug": (C, C, C, C, C),
+    "inhouse-local": (C, C, C, C, C),
+    "inhouse-stack": (C, C, C, C, C),
+    "inhouse": (C, C, C, C, C),
+    "contextvars-local": (C, C, C, C, C),
+    "asgiref-local": (C, C, C, C, C),
+    # one namespace per OS thread: greenlets and tasks of a thread share it; patched, it is gevent's
+    "threading-local": (C, U, U, U, C),
+    # one namespace per greenlet: tasks running in one greenlet share it
+    "gevent-local": (C, C, C, U, C),
+    # thread-ident keyed, never cleaned up: leaks everywhere (patched: greenlet ids are reused)
+    "seed-local": (D, D, D, D, None),
+    "seed-stack": (D, D, D, D, None),
+}
+CELLS = [(name, kind, EXPECTED[name][i]) for name in EXPECTED for i, kind in enumerate(WORKER_KINDS)]
+
+
+def test_the_table_covers_every_builtin_target():
+    assert set(EXPECTED) == set(all_targets()) | {"asgiref-local"}
+
+
+@pytest.mark.parametrize("name, kind, verdict", CELLS, ids=[f"{n}-{k}" for n, k, _ in CELLS])
+def test_verdict(name, kind, verdict):
+    if name == "asgiref-local":
+        pytest.importorskip("asgiref", reason="asgiref is an optional extra: pip install '.[asgiref]'")
+    result = fuzz(get_target(name), [kind], max_examples=300, database=None, derandomize=True)
+    if verdict is None:  # nondeterministic by nature: any verdict but a crash
+        assert result.verdict in (C, D)
+        return
+    assert result.verdict == verdict, result.divergence and result.divergence.table()
+    if verdict == D:
+        assert len(result.divergence.trace.steps) <= 3 or result.flaky
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("threading-local", "greenlet"),
+        ("threading-local", "gevent"),
+        ("threading-local", "asyncio"),
+        ("gevent-local", "asyncio"),
+    ],
+)
+def test_unsupported_kinds_really_are_not_isolated(name, kind):
+    """The declarations are not excuses: fuzzing anyway finds the sharing."""
+    result = fuzz(
+        get_target(name), [kind], max_examples=500, database=None, derandomize=True, check_unsupported=True
+    )
+    assert result.verdict == D
+    assert len(result.divergence.trace.steps) == 2
+
+
+@pytest.mark.parametrize(
+    "name, wrong", [("werkzeug", FRESH), ("contextvars-local", FRESH), ("inhouse", INHERIT)]
+)
+def test_the_asyncio_contract_is_observed_not_assumed(name, wrong):
+    """werkzeug and contextvars inherit on asyncio, the in-house Local starts fresh:
+    checking the other contract must diverge."""
+    target = get_target(name)
+    swapped = replace(target, contracts={**target.contracts, "asyncio": wrong})
+    result = fuzz(swapped, ["asyncio"], max_examples=500, database=None, derandomize=True)
+    assert result.verdict == D, f"{name} looks the same under {wrong}"
+
+
+def test_mixed_kinds_in_one_trace():
+    result = fuzz(
+        get_target("werkzeug"), ["thread", "greenlet", "gevent", "asyncio"], max_examples=300, database=None
+    )
+    assert result.verdict == C
+    found = fuzz(
+        get_target("seed-local"), ["gevent", "asyncio"], max_examples=1000, database=None, derandomize=True
+    )
+    assert found.verdict == D and len(found.divergence.trace.steps) == 2

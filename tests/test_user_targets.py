@@ -1,0 +1,64 @@
+"""User targets: ``--target module:factory`` (issue 5)."""
+
+import pytest
+
+from harness.errors import InvalidArgument
+from harness.fuzz import fuzz
+from harness.targets import get_target
+
+from .test_cli import harness
+
+MODULE = "tests.fixtures.user_targets"
+
+
+def test_local_like_is_detected_and_its_leaks_found():
+    target = get_target(f"{MODULE}:DictLocal")
+    assert target.families == ("local",) and target.ops == {"set", "get", "delete"}
+    for kind in ("greenlet", "thread"):  # shared by greenlets; leaked to a reused thread ident
+        found = fuzz(target, [kind], max_examples=500, database=None, derandomize=True)
+        assert found.verdict == "diverges" and len(found.divergence.trace.steps) == 2
+        assert {found.divergence.trace.workers[s.worker] for s in found.divergence.trace.steps} >= {kind}
+
+
+def test_stack_like_factory_function_is_detected():
+    target = get_target(f"{MODULE}:make_stack")
+    assert target.families == ("stack",)
+    found = fuzz(target, ["thread"], max_examples=500, database=None, derandomize=True)
+    assert found.verdict == "diverges" and len(found.divergence.trace.steps) == 2
+
+
+def test_family_can_be_forced():
+    assert get_target(f"{MODULE}:DictLocal", "local").families == ("local",)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (f"{MODULE}:not_a_local", "fits neither a Local"),
+        (f"{MODULE}:broken", "failed: RuntimeError: cannot make one"),
+        (f"{MODULE}:missing", "has no 'missing'"),
+        ("no_such_module_xyz:Local", "cannot import 'no_such_module_xyz'"),
+        (":Local", "is 'module:factory'"),
+    ],
+)
+def test_bad_user_targets_are_clear_errors(spec, message):
+    with pytest.raises(InvalidArgument, match=message):
+        get_target(spec)
+
+
+def test_cli_user_target(tmp_path):
+    run = harness(
+        "fuzz",
+        "--target",
+        f"{MODULE}:make_stack",
+        "--kinds",
+        "thread",
+        "--max-examples",
+        "300",
+        "--no-database",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "--family stack" in run.stdout  # the replay command names the family
+    bad = harness("fuzz", "--target", "no_such_module_xyz:Local", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot import" in bad.stderr
