@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         "--family", choices=("local", "stack"), help="for a module:factory target: force the family"
     )
     fuzz_cmd.add_argument(
+        "--isolate", action="store_true", help="run each replay in a child process: crashes are reported"
+    )
+    fuzz_cmd.add_argument(
         "--check-unsupported",
         action="store_true",
         help="also fuzz kinds a target declares not isolated (under the fresh contract)",
@@ -108,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         help="replay N times and check the observations are identical",
     )
     replay.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
+    replay.add_argument("--isolate", action="store_true", help="replay in a child process")
 
     commands.add_parser("targets", help="list the built-in targets and the mutants")
 
@@ -122,8 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: examples already saved stay saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status."""
+    """Run the CLI; return the exit status.
+
+    SIGTERM and Ctrl-C end the run at once with status 130: a divergence found so far
+    is already in the example database, and report files are written atomically, so
+    they are whole or absent.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         args = _parser().parse_args(argv)
         return _COMMANDS[args.command](args)
@@ -185,6 +202,7 @@ def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str
         database=None if args.no_database else "default",
         step_timeout=args.step_timeout,
         check_unsupported=args.check_unsupported,
+        isolate=args.isolate,
         progress=reporter,
     )
     reporter.close(result.verdict)
@@ -230,9 +248,9 @@ def _replay(args: argparse.Namespace) -> int:
         raise InvalidArgument(
             f"target {target.name!r} has no {', '.join(sorted(missing))} objects; pick a target that does"
         )
-    expected, observed = observe(trace, target, args.step_timeout)
+    expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate)
     for run in range(1, args.repeat):
-        again = observe(trace, target, args.step_timeout)[1]
+        again = observe(trace, target, args.step_timeout, isolate=args.isolate)[1]
         if again != observed:
             print(f"NONDETERMINISTIC: replay {run + 1} observed differently:")
             print(format_table(trace, expected, again))

@@ -114,6 +114,7 @@ def fuzz(
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     derandomize: bool = False,
     check_unsupported: bool = False,
+    isolate: bool = False,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -128,6 +129,7 @@ def fuzz(
     Kinds the target declares unsupported are left out (listed in the result), unless
     ``check_unsupported``: then they are fuzzed under the ``fresh`` contract, to show
     that they really are not isolated. ``patched`` runs in a gevent-patched child.
+    ``isolate`` runs every replay in a forked child (crashes become observations).
     """
     kinds = requested = validate_kinds(kinds)
     if max_examples is None and seconds is None:
@@ -154,6 +156,7 @@ def fuzz(
             step_timeout=step_timeout,
             derandomize=derandomize,
             check_unsupported=check_unsupported,
+            isolate=isolate,
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 
@@ -174,7 +177,7 @@ def fuzz(
     def property_(trace):
         state.examples += 1
         try:
-            check(trace, target, step_timeout)
+            check(trace, target, step_timeout, isolate=isolate)
         except DivergenceError:
             state.divergences += 1
             if state.first_failure is None:
@@ -208,7 +211,7 @@ def fuzz(
         try:
             run()
         except DivergenceError as exc:
-            divergence = minimize_divergence(exc.divergence, target, step_timeout)
+            divergence = minimize_divergence(exc.divergence, target, step_timeout, isolate=isolate)
             break
         except Flaky as exc:
             failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]

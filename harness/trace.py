@@ -220,8 +220,9 @@ class Observation:
     """What one step produced.
 
     ``outcome`` is ``"returned"`` (``value`` holds a JSON-able value), ``"raised"``
-    (``value`` holds the exception type name) or ``"hang"`` (the step never returned
-    within the watchdog timeout).
+    (``value`` holds the exception type name), ``"hang"`` (the step never returned
+    within the watchdog timeout) or ``"crash"`` (the interpreter died during the
+    step, under ``--isolate``; ``value`` says how).
     """
 
     outcome: str
@@ -244,6 +245,8 @@ class Observation:
             return f"raises {self.value}"
         if self.outcome == "hang":
             return "Hang"
+        if self.outcome == "crash":
+            return f"crash ({self.value})"
         if isinstance(self.value, tuple):
             return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self.value) + "}"
         return repr(self.value)

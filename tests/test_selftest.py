@@ -1,8 +1,11 @@
 """Quality: every planted-bug mutant is found and shrunk to its stated minimum (issue 3)."""
 
+from dataclasses import replace
+
 import pytest
 
 from harness.cli import main
+from harness.engine import observe
 from harness.fuzz import fuzz
 from harness.inhouse import mutants
 from harness.inhouse.local import Local
@@ -25,6 +28,15 @@ def test_mutant_is_killed_and_shrunk_to_its_stated_minimum(cls):
     assert result.divergence is not None, f"{cls.__name__} survived {result.examples} examples"
     assert not result.flaky
     assert len(result.divergence.trace.steps) <= minimal_steps(cls), result.divergence.table()
+    # determinism: the shrunk trace, with its workers moved to each kind in turn, replays
+    # to identical observations every time (issue 8; `selftest --replays 1000` does more)
+    target = mutant_target(cls)
+    for kind in ("thread", "greenlet", "gevent", "asyncio"):
+        trace = replace(
+            result.divergence.trace, workers=("main",) + (kind,) * (len(result.divergence.trace.workers) - 1)
+        )
+        runs = {tuple(observe(trace, target)[1]) for _ in range(20)}
+        assert len(runs) == 1, (kind, runs)
 
 
 class NotABugLocal(Local):

@@ -26,7 +26,6 @@ class AsyncioWorker:
         self._loop = loop
         self._inbox: asyncio.Future = loop.create_future()
         self._task = loop.create_task(self._serve())
-        self.hung = False
 
     async def _serve(self) -> None:
         while True:
@@ -43,13 +42,15 @@ class AsyncioWorker:
         try:
             return self._loop.run_until_complete(asyncio.wait_for(reply, self._step_timeout))
         except asyncio.TimeoutError:
-            self.hung = True
             return HANG
 
     def finish(self) -> None:
         """Let the task return and wait for it."""
-        if self.hung:
-            self._task.cancel()
-            return
         self._inbox.set_result((_STOP, None))
         self._loop.run_until_complete(self._task)
+
+    def abandon(self) -> None:
+        """Cancel the task and let the loop process the cancellation."""
+        self._task.cancel()
+        if not self._loop.is_running():
+            self._loop.run_until_complete(asyncio.gather(self._task, return_exceptions=True))

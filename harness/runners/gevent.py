@@ -25,7 +25,6 @@ class GeventWorker:
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._outbox: gevent.queue.Queue = gevent.queue.Queue()
         self._greenlet = gevent.spawn(self._serve)
-        self.hung = False
 
     def _serve(self) -> None:
         while True:
@@ -40,13 +39,13 @@ class GeventWorker:
         try:
             return self._outbox.get(timeout=self._step_timeout)
         except gevent.queue.Empty:
-            self.hung = True
             return HANG
 
     def finish(self) -> None:
         """End the greenlet and wait until it is dead."""
-        if self.hung:
-            self._greenlet.kill(block=False)
-            return
         self._inbox.put(_STOP)
         self._greenlet.join()
+
+    def abandon(self) -> None:
+        """Kill the greenlet without waiting."""
+        self._greenlet.kill(block=False)

@@ -36,3 +36,9 @@ class GreenletWorker:
         """Let the greenlet return, so it is dead before the next step."""
         self._greenlet.switch(_STOP)
         self._greenlet = None
+
+    def abandon(self) -> None:
+        """Kill the suspended greenlet (raises ``GreenletExit`` in it)."""
+        if self._greenlet is not None and not self._greenlet.dead:
+            self._greenlet.throw()
+        self._greenlet = None

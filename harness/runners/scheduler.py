@@ -8,14 +8,17 @@ from typing import Protocol
 
 from harness.environment import gevent_patched
 from harness.runners.asyncio import AsyncioWorker
+from harness.runners.driver import DRIVER, Progress
 from harness.runners.gevent import GeventWorker
 from harness.runners.greenlet import GreenletWorker
+from harness.runners.isolated import run_isolated
 from harness.runners.thread import ThreadWorker
 from harness.targets.base import Target
-from harness.trace import Observation, Op, Trace
+from harness.trace import HANG, Observation, Op, Trace
 
-#: Default per-step watchdog timeout, in seconds.
-DEFAULT_STEP_TIMEOUT = 2.0
+#: Default per-step watchdog timeout, in seconds: far above any real step here, small
+#: enough that shrinking a hang stays quick.
+DEFAULT_STEP_TIMEOUT = 1.0
 
 
 class WorkerHandle(Protocol):
@@ -27,22 +30,34 @@ class WorkerHandle(Protocol):
     def finish(self) -> None:
         """End the worker; return only once it is gone."""
 
+    def abandon(self) -> None:
+        """Release the worker without waiting (after a hang or a failure)."""
 
-def run_trace(trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT) -> list[Observation]:
+
+def run_trace(
+    trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT, *, isolate: bool = False
+) -> list[Observation]:
     """Replay ``trace`` against fresh objects of ``target``; return one observation per step.
 
-    Worker 0 is the calling thread (in a fresh, empty ``contextvars.Context`` so no
-    state leaks between replays). Every other worker is spawned at its first step
+    Worker 0 is the driver thread (see :mod:`harness.runners.driver`), in a fresh,
+    empty ``contextvars.Context`` so no state leaks between replays; a step that
+    makes no progress for ``step_timeout`` seconds, on any kind, ends the replay
+    with a ``Hang`` observation. Every other worker is spawned at its first step
     and finished right after its last one. Only one worker runs at a time and
     each runs exactly its scheduled op, so the same trace gives the same
     observations on every replay. A trace with ``patched`` workers runs in a child
     process that monkey-patches with gevent first (this process stays unpatched).
+    With ``isolate``, the replay runs in a forked child: a target that kills the
+    interpreter gives a ``crash`` observation (see :mod:`harness.runners.isolated`).
     """
     if "patched" in trace.workers and not gevent_patched():
         from harness.runners.patched import run_in_patched_child
 
         return run_in_patched_child(trace, target, step_timeout)
-    return contextvars.Context().run(_Replay(trace, target, step_timeout).run)
+    replay = _Replay(trace, target, step_timeout)
+    if isolate:
+        return run_isolated(lambda sink: contextvars.Context().run(replay.run, Progress(sink)), step_timeout)
+    return DRIVER.run(replay.run, step_timeout)
 
 
 class _Replay:
@@ -52,7 +67,7 @@ class _Replay:
         self.trace = trace
         self.target = target
         self.step_timeout = step_timeout
-        self.objects = target.make_objects(trace.objects)
+        self.objects: list = []
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def execute(self, op: Op) -> Observation:
@@ -69,25 +84,28 @@ class _Replay:
             return GeventWorker(self.execute, self.step_timeout)
         return ThreadWorker(self.execute, self.step_timeout)  # thread; patched in the patched child
 
-    def run(self) -> list[Observation]:
+    def run(self, progress: Progress) -> None:
+        """Replay every step, recording each observation in ``progress``; stop at a hang."""
+        self.objects = self.target.make_objects(self.trace.objects)
         last = self.trace.last_steps()
         handles: dict[int, WorkerHandle] = {}
-        observations: list[Observation] = []
         try:
             for index, step in enumerate(self.trace.steps):
                 if step.worker == 0:
-                    observations.append(self.execute(step.op))
+                    progress.record(self.execute(step.op))
                     continue
                 handle = handles.get(step.worker)
                 if handle is None:
                     handle = handles[step.worker] = self.spawn(self.trace.workers[step.worker])
-                observations.append(handle.execute(step.op))
+                observation = handle.execute(step.op)
+                progress.record(observation)
+                if observation == HANG:
+                    return  # the worker is abandoned; nothing after a hang is meaningful
                 if last[step.worker] == index:
                     del handles[step.worker]
                     handle.finish()
         finally:
-            for handle in handles.values():  # only reached when a step raised in the driver
-                handle.finish()
+            for handle in handles.values():  # a hang, or a step that raised in the driver
+                handle.abandon()
             if self.loop is not None:
                 self.loop.close()
-        return observations

@@ -30,7 +30,6 @@ class ThreadWorker:
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="harness-worker", daemon=True)
         self._thread.start()
-        self.hung = False
 
     def _serve(self) -> None:
         while True:
@@ -45,17 +44,18 @@ class ThreadWorker:
         try:
             return self._outbox.get(timeout=self._step_timeout)
         except queue.Empty:
-            self.hung = True  # the thread is abandoned (it is a daemon)
             return HANG
 
     def finish(self) -> None:
         """End the thread and wait until the OS thread is gone, so that its ident is free
         for the next thread (``join()`` alone returns a little before that)."""
-        if self.hung:
-            return
         self._inbox.put(_STOP)
         self._thread.join()
         wait_for_os_thread_exit(self._thread.native_id)
+
+    def abandon(self) -> None:
+        """Ask the thread to stop without waiting: it may be stuck (it is a daemon)."""
+        self._inbox.put(_STOP)
 
 
 def wait_for_os_thread_exit(native_id: int | None, limit: float = _OS_EXIT_WAIT) -> None:

@@ -71,11 +71,11 @@ class Target:
     def apply(self, obj: Any, op: Op) -> Observation:
         """Run ``op`` on ``obj`` in the calling worker and return what it produced.
 
-        Any ``Exception`` becomes a ``raised`` observation; nothing escapes.
+        Any ``Exception`` (and ``SystemExit``) becomes a ``raised`` observation.
         """
         try:
             return Observation.returned(self._dispatch(obj, op))
-        except Exception as exc:  # the target's exceptions are observations
+        except (Exception, SystemExit) as exc:  # the target's exceptions are observations
             return Observation.raised(exc)
 
     def _dispatch(self, obj: Any, op: Op) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.inhouse import local
+from harness.inhouse import faulty, local
 from harness.inhouse.mutants import MUTANTS
 from harness.model import FRESH
 from harness.targets.base import ALL_OPS, Target
@@ -62,3 +62,13 @@ def mutant_target(cls: type) -> Target:
 
 
 MUTANT_TARGETS: tuple[Target, ...] = tuple(mutant_target(cls) for cls in MUTANTS)
+
+#: Targets that hang or kill the interpreter, for reliability tests (not in ``all``).
+FAULTY_TARGETS: tuple[Target, ...] = tuple(
+    Target(name=f"faulty-{name}", description=" ".join(cls.__doc__.split()), factories={"local": cls})
+    for name, cls in (
+        ("hang", faulty.LockHoldingLocal),
+        ("exit", faulty.ExitingLocal),
+        ("segfault", faulty.SegfaultingLocal),
+    )
+)

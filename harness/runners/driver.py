@@ -1,0 +1,94 @@
+"""The driver thread and the watchdog: a replay that blocks forever cannot hang the harness.
+
+Replays run in a long-lived daemon *driver thread*; the calling thread waits for the
+replay to finish and checks, every ``step_timeout`` seconds, that it has advanced by
+at least one step. A replay stuck on one step (a deadlocked op on any worker kind,
+including ops that block the driver's own thread: greenlets, gevent, asyncio, main)
+gets a ``Hang`` observation at that step; the stuck driver is abandoned (it is a
+daemon, its replay is cancelled) and a new one serves the next replay.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+
+from harness.trace import HANG, Observation
+
+Replay = Callable[["Progress"], None]
+
+
+class Progress:
+    """Shared between a replay (which appends) and the watchdog (which reads)."""
+
+    def __init__(self, sink: Callable[[Observation], None] | None = None) -> None:
+        self.observations: list[Observation] = []
+        self.done = threading.Event()
+        self.cancelled = False
+        self.error: BaseException | None = None
+        self._sink = sink
+
+    def record(self, observation: Observation) -> None:
+        """Append one step's observation (and pass it to the sink, if any); stop the
+        replay if it was abandoned."""
+        if self.cancelled:
+            raise _Cancelled
+        self.observations.append(observation)
+        if self._sink is not None:
+            self._sink(observation)
+
+
+class _Cancelled(BaseException):
+    """Raised inside an abandoned replay when its stuck step finally returns."""
+
+
+class Driver:
+    """Runs replays one at a time in a daemon thread, under a progress watchdog."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inbox: queue.SimpleQueue | None = None
+
+    def _start(self) -> queue.SimpleQueue:
+        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=(inbox,), name="harness-driver", daemon=True).start()
+        return inbox
+
+    @staticmethod
+    def _serve(inbox: queue.SimpleQueue) -> None:
+        while True:
+            replay, progress = inbox.get()
+            try:
+                contextvars.Context().run(replay, progress)
+            except _Cancelled:
+                return  # this driver was abandoned; a new one has taken over
+            except BaseException as exc:  # handed to the caller, re-raised there
+                progress.error = exc
+            progress.done.set()
+            if progress.cancelled:
+                return
+
+    def run(self, replay: Replay, step_timeout: float) -> list[Observation]:
+        """Run ``replay`` in the driver thread; return its observations, ending in
+        ``Hang`` if a step made no progress for ``step_timeout`` seconds."""
+        with self._lock:
+            if self._inbox is None:
+                self._inbox = self._start()
+            progress = Progress()
+            self._inbox.put((replay, progress))
+            seen = 0  # a replay that records nothing in its first period is stuck too
+            while not progress.done.wait(step_timeout):
+                if len(progress.observations) == seen:
+                    progress.cancelled = True
+                    self._inbox = None  # abandon the stuck driver
+                    return [*progress.observations, HANG]
+                seen = len(progress.observations)
+        if progress.error is not None:
+            raise progress.error
+        return progress.observations
+
+
+#: The process-wide driver used by :func:`harness.runners.run_trace`.
+DRIVER = Driver()
