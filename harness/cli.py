@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness fuzz | replay | targets | selftest | report``.
+"""Command line: ``python -m harness fuzz | replay | shrink | targets | selftest | report``.
 
 Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
 (one line on stderr naming the problem, never a traceback).
@@ -14,9 +14,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import report
+from harness import environment, report
 from harness.compare import first_divergence, format_table
-from harness.engine import observe
+from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
 from harness.fuzz import fuzz
 from harness.profiles import PROFILES
@@ -115,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
     replay.add_argument("--isolate", action="store_true", help="replay in a child process")
 
+    shrink = commands.add_parser("shrink", help="minimise a failing trace; write it and its report")
+    shrink.add_argument("trace", help="a failing trace JSON file (hand-written or captured)")
+    shrink.add_argument("--target", required=True, help="target name or module:factory")
+    shrink.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
+    shrink.add_argument("--output", help="where to write the minimal trace (default: TRACE.min.json)")
+    shrink.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    shrink.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
+    shrink.add_argument("--isolate", action="store_true", help="replay in child processes")
+
     commands.add_parser("targets", help="list the built-in targets and the mutants")
 
     selftest = commands.add_parser("selftest", help="fuzz every planted-bug mutant; print the kill matrix")
@@ -211,7 +220,7 @@ def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str
             f"{target.name}: not isolated by design on {', '.join(result.unsupported)} (not fuzzed)",
             file=sys.stderr,
         )
-    written = report.write_result(directory, result)
+    written = report.write_result(directory, result, target)
     if result.divergence is None:
         return False
     files = written["files"]
@@ -243,11 +252,7 @@ def _load_trace(path: str) -> Trace:
 def _replay(args: argparse.Namespace) -> int:
     target = get_target(args.target, args.family)
     trace = _load_trace(args.trace)
-    missing = set(trace.objects) - set(target.families)
-    if missing:
-        raise InvalidArgument(
-            f"target {target.name!r} has no {', '.join(sorted(missing))} objects; pick a target that does"
-        )
+    _check_families(trace, target)
     expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate)
     for run in range(1, args.repeat):
         again = observe(trace, target, args.step_timeout, isolate=args.isolate)[1]
@@ -264,6 +269,40 @@ def _replay(args: argparse.Namespace) -> int:
         return EXIT_DIVERGED
     print(f"{target.name} conforms on this trace")
     return EXIT_OK
+
+
+def _shrink(args: argparse.Namespace) -> int:
+    target = get_target(args.target, args.family)
+    trace = _load_trace(args.trace)
+    _check_families(trace, target)
+    output = Path(args.output) if args.output else Path(args.trace).with_suffix(".min.json")
+    directory = report.prepare_directory(args.reports)
+    divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate)
+    if divergence is None:
+        print(f"{target.name} does not diverge on {args.trace}: nothing to shrink")
+        return EXIT_OK
+    print(
+        f"{target.name} diverges at step {divergence.index} of {len(trace.steps)}"
+        f" ({divergence.signature()}); shrinking...",
+        file=sys.stderr,
+    )
+    shrunk = minimize_divergence(divergence, target, args.step_timeout, isolate=args.isolate)
+    report.write_atomic(output, shrunk.trace.to_json() + "\n")
+    kinds = tuple(sorted(set(shrunk.trace.workers[1:])))
+    files = report.write_divergence(directory, shrunk, target, kinds, environment.describe())
+    print(shrunk.table())
+    print(f"{len(trace.steps)} steps -> {len(shrunk.trace.steps)} steps, same failure ({shrunk.signature()})")
+    print(f"minimal trace: {output}")
+    print(f"report: {directory / files['page']}")
+    return EXIT_DIVERGED
+
+
+def _check_families(trace: Trace, target) -> None:
+    missing = set(trace.objects) - set(target.families)
+    if missing:
+        raise InvalidArgument(
+            f"target {target.name!r} has no {', '.join(sorted(missing))} objects; pick a target that does"
+        )
 
 
 def _targets(args: argparse.Namespace) -> int:
@@ -304,5 +343,6 @@ _COMMANDS = {
     "replay": _replay,
     "targets": _targets,
     "selftest": _selftest,
+    "shrink": _shrink,
     "report": _report,
 }

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
@@ -187,7 +187,10 @@ def fuzz(
             if progress is not None:
                 progress(state)
 
-    overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize)
+    # No explain phase: the trace table says what happened, and explaining replays many
+    # variants of the failure (each costing a step timeout when it hangs).
+    phases = [phase for phase in Phase if phase is not Phase.explain]
+    overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize, phases=phases)
     if database != "default":
         overrides["database"] = database
     database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()

@@ -34,7 +34,7 @@ from harness.compare import Divergence
 from harness.errors import InvalidArgument
 from harness.model import FRESH
 from harness.reproducer import reproducer_source
-from harness.targets import get_target
+from harness.targets.base import Target
 from harness.trace import WORKER_KINDS
 
 RESULT_SCHEMA = 1
@@ -86,7 +86,7 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
 
 
 def write_divergence(
-    directory: Path, divergence: Divergence, kinds: tuple[str, ...], env: dict[str, Any]
+    directory: Path, divergence: Divergence, target: Target, kinds: tuple[str, ...], env: dict[str, Any]
 ) -> dict[str, str]:
     """Write the page, text report, trace JSON and reproducer of ``divergence``;
     return their paths relative to ``directory``."""
@@ -97,7 +97,7 @@ def write_divergence(
     page_path = folder / f"{name}.html"
     script_path = folder / f"{name}.reproduce.py"
     write_atomic(trace_path, divergence.trace.to_json() + "\n")
-    write_atomic(script_path, reproducer_source(divergence, script_path.name))
+    write_atomic(script_path, reproducer_source(divergence, target, script_path.name))
     contracts = ", ".join(f"{kind}: {rule}" for kind, rule in sorted(divergence.contracts.items()))
     write_atomic(
         text_path,
@@ -107,7 +107,7 @@ def write_divergence(
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
     )
-    write_atomic(page_path, render_page(divergence, kinds, env, trace_path, script_path))
+    write_atomic(page_path, render_page(divergence, target, kinds, env, trace_path, script_path))
     return {
         "id": name,
         "page": str(page_path.relative_to(directory)),
@@ -118,7 +118,12 @@ def write_divergence(
 
 
 def render_page(
-    divergence: Divergence, kinds: tuple[str, ...], env: dict[str, Any], trace_path: Path, script_path: Path
+    divergence: Divergence,
+    target: Target,
+    kinds: tuple[str, ...],
+    env: dict[str, Any],
+    trace_path: Path,
+    script_path: Path,
 ) -> str:
     """The divergence page: the trace as swimlanes (one column per worker, one row per
     step), the first divergence highlighted, contract, environment, how to reproduce."""
@@ -136,13 +141,9 @@ def render_page(
     ]
     used_kinds = sorted(set(trace.workers[1:]) | set(kinds))
     contracts = [(kind, divergence.contracts.get(kind, FRESH)) for kind in used_kinds]
-    try:
-        description = get_target(divergence.target).description
-    except InvalidArgument:  # a user target that no longer imports
-        description = divergence.target
     return _TEMPLATES.get_template("divergence.html.j2").render(
         d=divergence,
-        description=description,
+        description=target.description,
         contracts=contracts,
         kinds=kinds,
         lanes=[trace.worker_label(worker) for worker in range(len(trace.workers))],
@@ -155,7 +156,7 @@ def render_page(
     )
 
 
-def write_result(directory: Path, result: Any) -> dict[str, Any]:
+def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]:
     """Write a :class:`harness.fuzz.FuzzResult` (and its divergence, if any) as JSON.
 
     Return the data written; its ``files`` entry (when diverged) holds the paths of
@@ -164,7 +165,9 @@ def write_result(directory: Path, result: Any) -> dict[str, Any]:
     data = {"schema": RESULT_SCHEMA, "finished": time.time(), **result.to_dict()}
     data["environment"] = environment.describe()
     if result.divergence is not None:
-        data["files"] = write_divergence(directory, result.divergence, result.kinds, data["environment"])
+        data["files"] = write_divergence(
+            directory, result.divergence, target, result.kinds, data["environment"]
+        )
     path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")

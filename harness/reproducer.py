@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 
 from harness.compare import Divergence
-from harness.targets import get_target
+from harness.targets.base import Target
 from harness.trace import Op
 
 _TEMPLATES = jinja2.Environment(
@@ -33,10 +33,9 @@ def _code(op: Op) -> str:
     }[op.name]
 
 
-def reproducer_source(divergence: Divergence, filename: str = "reproduce.py") -> str:
+def reproducer_source(divergence: Divergence, target: Target, filename: str = "reproduce.py") -> str:
     """Return the source of a script that replays ``divergence.trace`` with plain threads
     and greenlets against the target's own classes, and prints the divergent step."""
-    target = get_target(divergence.target)
     imports: dict[str, None] = {}
     factories: list[str] = []
     for family in divergence.trace.objects:

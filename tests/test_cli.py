@@ -133,3 +133,33 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "reports" / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_shrink_a_long_hand_written_trace(tmp_path):
+    """A 30-step capture where only two steps matter: main sets, a greenlet reads."""
+    steps = []
+    for i in range(14):
+        steps.append([0, {"op": "set", "obj": 1, "attr": "b", "value": i}])
+        steps.append([2, {"op": "items", "obj": 1}] if i % 2 else [0, {"op": "get", "obj": 1, "attr": "b"}])
+    steps.insert(5, [0, {"op": "set", "obj": 0, "attr": "c", "value": 7}])
+    steps.append([1, {"op": "get", "obj": 0, "attr": "c"}])
+    trace = {
+        "version": 1,
+        "workers": ["main", "greenlet", "thread"],
+        "objects": ["local", "local"],
+        "steps": steps,
+    }
+    (tmp_path / "long.json").write_text(json.dumps(trace))
+    run = harness("shrink", "long.json", "--target", "seed-local", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "30 steps -> 2 steps, same failure (get: expected raises AttributeError, observed 0)" in run.stdout
+    minimal = Trace.from_json((tmp_path / "long.min.json").read_text())
+    assert [(minimal.workers[s.worker], s.op.name) for s in minimal.steps] == [
+        ("main", "set"),
+        ("greenlet", "get"),
+    ]
+    assert list((tmp_path / "reports" / "divergences").glob("*.html"))
+    # a trace that does not diverge has nothing to shrink
+    (tmp_path / "ok.json").write_text(json.dumps({**trace, "steps": steps[:2]}))
+    assert harness("shrink", "ok.json", "--target", "seed-local", cwd=tmp_path).returncode == 0

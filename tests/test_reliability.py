@@ -71,6 +71,7 @@ def test_an_interpreter_killing_target_is_reported_under_isolate(name, how):
         database=None,
         isolate=True,
         derandomize=True,
+        max_steps=6,
     )
     assert result.divergence is not None
     assert result.divergence.observed[result.divergence.index] == Observation("crash", how)

@@ -49,7 +49,7 @@ class Rows(HTMLParser):
 
 
 def test_divergence_page_highlights_the_first_divergent_step(tmp_path, found):
-    data = report.write_result(tmp_path, found)
+    data = report.write_result(tmp_path, found, get_target(found.target))
     page = (tmp_path / data["files"]["page"]).read_text()
     parser = Rows()
     parser.feed(page)
@@ -70,7 +70,7 @@ def test_divergence_page_highlights_the_first_divergent_step(tmp_path, found):
 
 
 def test_reproducer_runs_standalone_and_shows_the_divergence(tmp_path, found):
-    data = report.write_result(tmp_path, found)
+    data = report.write_result(tmp_path, found, get_target(found.target))
     script = tmp_path / data["files"]["reproducer"]
     assert (
         "import harness.engine" not in script.read_text()
@@ -86,9 +86,9 @@ def test_reproducer_runs_standalone_and_shows_the_divergence(tmp_path, found):
 
 
 def test_result_json_is_versioned_and_index_merges_environments(tmp_path, found):
-    report.write_result(tmp_path / "py311-werkzeug3", found)
+    report.write_result(tmp_path / "py311-werkzeug3", found, get_target(found.target))
     conforming = fuzz(get_target("werkzeug-local"), ["greenlet"], max_examples=20, database=None)
-    report.write_result(tmp_path / "py312-werkzeug2", conforming)
+    report.write_result(tmp_path / "py312-werkzeug2", conforming, get_target(conforming.target))
     index = report.write_index(tmp_path).read_text()
     assert index.count('class="environment"') == 2
     assert "py311-werkzeug3/divergences/seed-local-" in index and "not run" in index
@@ -98,13 +98,13 @@ def test_result_json_is_versioned_and_index_merges_environments(tmp_path, found)
 
 
 def test_rerun_replaces_stale_pages_and_writes_atomically(tmp_path, found, monkeypatch):
-    data = report.write_result(tmp_path, found)
+    data = report.write_result(tmp_path, found, get_target(found.target))
     page = tmp_path / data["files"]["page"]
     assert page.exists()
     # same target and kinds, now conforming: the old divergence files go
     conforming = fuzz(get_target("seed-local"), ["greenlet"], max_examples=1, database=None)
     if conforming.divergence is None:
-        report.write_result(tmp_path, conforming)
+        report.write_result(tmp_path, conforming, get_target(conforming.target))
         assert not page.exists() and not (tmp_path / data["files"]["reproducer"]).exists()
     # a write that fails half-way leaves the old file whole and no temporary behind
     target = tmp_path / "index.html"
@@ -132,7 +132,7 @@ def test_index_and_page_load_in_headless_chromium(tmp_path, found):
     browser = _chromium()
     if browser is None:
         pytest.skip("Debian chromium is not installed (.ci/run installs it with apt-get when it can)")
-    data = report.write_result(tmp_path, found)
+    data = report.write_result(tmp_path, found, get_target(found.target))
     report.write_index(tmp_path)
     flags = [
         "--headless",

@@ -1,8 +1,8 @@
 """The driver thread and the watchdog: a replay that blocks forever cannot hang the harness.
 
 Replays run in a long-lived daemon *driver thread*; the calling thread waits for the
-replay to finish and checks, every ``step_timeout`` seconds, that it has advanced by
-at least one step. A replay stuck on one step (a deadlocked op on any worker kind,
+replay to finish, and declares a hang when ``step_timeout`` seconds have passed since
+the replay last advanced by a step. A replay stuck on one step (a deadlocked op on any worker kind,
 including ops that block the driver's own thread: greenlets, gevent, asyncio, main)
 gets a ``Hang`` observation at that step; the stuck driver is abandoned (it is a
 daemon, its replay is cancelled) and a new one serves the next replay.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from harness.trace import HANG, Observation
@@ -28,6 +29,7 @@ class Progress:
         self.done = threading.Event()
         self.cancelled = False
         self.error: BaseException | None = None
+        self.last_progress = time.monotonic()
         self._sink = sink
 
     def record(self, observation: Observation) -> None:
@@ -36,6 +38,7 @@ class Progress:
         if self.cancelled:
             raise _Cancelled
         self.observations.append(observation)
+        self.last_progress = time.monotonic()
         if self._sink is not None:
             self._sink(observation)
 
@@ -78,13 +81,11 @@ class Driver:
                 self._inbox = self._start()
             progress = Progress()
             self._inbox.put((replay, progress))
-            seen = 0  # a replay that records nothing in its first period is stuck too
-            while not progress.done.wait(step_timeout):
-                if len(progress.observations) == seen:
+            while not progress.done.wait(max(progress.last_progress + step_timeout - time.monotonic(), 0)):
+                if time.monotonic() - progress.last_progress >= step_timeout:
                     progress.cancelled = True
                     self._inbox = None  # abandon the stuck driver
                     return [*progress.observations, HANG]
-                seen = len(progress.observations)
         if progress.error is not None:
             raise progress.error
         return progress.observations

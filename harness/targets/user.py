@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import InvalidArgument
+from harness.model import DEFAULT_CONTRACTS
 from harness.targets.base import Target
 
 _PROBE = "_local_harness_probe"
@@ -35,18 +37,31 @@ def load_user_target(spec: str, family: str | None = None) -> Target:
             raise InvalidArgument(f"module {module_name!r} has no {attribute!r} (target {spec!r})")
     if not callable(factory):
         raise InvalidArgument(f"{spec!r} is not callable; give a class or factory function")
+    return factory_target(factory, family, name=spec)
+
+
+def factory_target(
+    factory: Callable[[], Any],
+    family: str | None = None,
+    *,
+    name: str,
+    contracts: Mapping[str, str] | None = None,
+) -> Target:
+    """A :class:`Target` for any zero-argument ``factory`` of a Local-like or
+    LocalStack-like object. The family is detected from one sample unless given; the
+    ops are those the sample supports (``release`` and ``items`` only when it has
+    ``__release_local__`` and ``__iter__``)."""
     try:
         sample = factory()
     except Exception as exc:
-        raise InvalidArgument(f"{spec}() failed: {type(exc).__name__}: {exc}") from None
-    detected = detect_family(sample)
+        raise InvalidArgument(f"{name}() failed: {type(exc).__name__}: {exc}") from None
     if family is None:
-        if detected is None:
+        family = detect_family(sample)
+        if family is None:
             raise InvalidArgument(
-                f"{spec}() made a {type(sample).__name__}, which fits neither a Local (set/get/delete "
+                f"{name}() made a {type(sample).__name__}, which fits neither a Local (set/get/delete "
                 "attributes) nor a LocalStack (push/pop/top); pass --family to force one"
             )
-        family = detected
     elif family not in ("local", "stack"):
         raise InvalidArgument(f"unknown family {family!r}; choose local or stack")
     if family == "local":
@@ -58,10 +73,11 @@ def load_user_target(spec: str, family: str | None = None) -> Target:
     else:
         ops = {"push", "pop", "top"}
     return Target(
-        name=spec,
-        description=f"user target {spec} ({family})",
+        name=name,
+        description=f"user target {name} ({family})",
         factories={family: factory},
         ops=frozenset(ops),
+        contracts={**DEFAULT_CONTRACTS, **(contracts or {})},
     )
 
 
