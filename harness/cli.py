@@ -16,9 +16,11 @@ from pathlib import Path
 
 from harness import environment, report
 from harness.compare import first_divergence, format_table
+from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
-from harness.fuzz import fuzz
+from harness.fuzz import FuzzResult, fuzz
+from harness.junit import write_junit
 from harness.profiles import PROFILES
 from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
@@ -65,9 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_cmd.add_argument("--target", default="all", help="target name(s), comma-separated, or 'all'")
     fuzz_cmd.add_argument(
         "--kinds",
-        default=",".join(DEFAULT_KINDS),
+        action="append",
         help=f"worker kinds to draw from, mixed, comma-separated ({', '.join(WORKER_KINDS)});"
-        " or 'all': one run per kind",
+        " or 'all': one run per kind. Repeat for several runs (one matrix column each)."
+        f" Default: {','.join(DEFAULT_KINDS)}",
     )
     fuzz_cmd.add_argument("--max-examples", type=_positive_int, help="examples per target")
     fuzz_cmd.add_argument("--seconds", type=_positive_float, help="time budget per target")
@@ -93,8 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also fuzz kinds a target declares not isolated (under the fresh contract)",
     )
     fuzz_cmd.add_argument(
-        "--no-database", action="store_true", help="do not use the Hypothesis example database"
+        "--database",
+        default="default",
+        help="example database: 'default' (.hypothesis/), 'none', a directory, or redis://host:port/db",
     )
+    fuzz_cmd.add_argument("--no-database", action="store_true", help="same as --database none")
+    fuzz_cmd.add_argument("--junit-xml", metavar="PATH", help="also write the results as JUnit XML")
     fuzz_cmd.add_argument(
         "--step-timeout",
         type=_positive_float,
@@ -174,11 +181,15 @@ def _kinds(text: str) -> list[str]:
     return list(validate_kinds(_split(text, WORKER_KINDS, "kind")))
 
 
-def _kind_groups(text: str) -> list[list[str]]:
-    """``all``: one run per kind (a matrix column each); a list: one mixed run."""
-    if text.strip() == "all":
-        return [[kind] for kind in WORKER_KINDS]
-    return [_kinds(text)]
+def _kind_groups(values: list[str] | None) -> list[list[str]]:
+    """One run per ``--kinds`` value (a comma list is one mixed run); ``all``: one run per kind."""
+    groups = []
+    for text in values or [",".join(DEFAULT_KINDS)]:
+        if text.strip() == "all":
+            groups.extend([kind] for kind in WORKER_KINDS)
+        else:
+            groups.append(_kinds(text))
+    return groups
 
 
 def _fuzz(args: argparse.Namespace) -> int:
@@ -189,17 +200,28 @@ def _fuzz(args: argparse.Namespace) -> int:
     if max_examples is None and args.seconds is None:
         max_examples = 100
     directory = report.prepare_directory(args.reports)
-    diverged = False
-    for target in targets:
-        for kinds in groups:
-            diverged |= _fuzz_one(args, directory, target, kinds, max_examples)
+    if args.junit_xml:
+        report.prepare_directory(Path(args.junit_xml).parent)
+    database = open_database("none" if args.no_database else args.database)
+    results = [
+        _fuzz_one(args, directory, target, kinds, max_examples, database)
+        for target in targets
+        for kinds in groups
+    ]
     index = report.write_index(directory)
     print(f"index: {index}")
-    return EXIT_DIVERGED if diverged else EXIT_OK
+    if args.junit_xml:
+        write_junit(args.junit_xml, results)
+        print(f"junit: {args.junit_xml}")
+    return EXIT_DIVERGED if any(r.divergence is not None for r in results) else EXIT_OK
 
 
-def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples) -> bool:
-    reporter = ProgressLine(f"{target.name} [{','.join(kinds)}]")
+def _fuzz_one(
+    args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples, database
+) -> FuzzResult:
+    reporter = ProgressLine(
+        f"{target.name} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
+    )
     result = fuzz(
         target,
         kinds,
@@ -208,7 +230,7 @@ def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str
         max_steps=args.max_steps,
         max_workers=args.max_workers,
         profile=args.profile,
-        database=None if args.no_database else "default",
+        database=database,
         step_timeout=args.step_timeout,
         check_unsupported=args.check_unsupported,
         isolate=args.isolate,
@@ -222,14 +244,14 @@ def _fuzz_one(args: argparse.Namespace, directory: Path, target, kinds: list[str
         )
     written = report.write_result(directory, result, target)
     if result.divergence is None:
-        return False
+        return result
     files = written["files"]
     flaky = " (FLAKY: did not reproduce on replay; trace not shrunk)" if result.flaky else ""
     print(f"\n{target.name} DIVERGES ({result.divergence.signature()}){flaky}:")
     print(result.divergence.table())
     print(f"report: {directory / files['page']}")
     print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
-    return True
+    return result
 
 
 def _load_trace(path: str) -> Trace:

@@ -13,6 +13,7 @@ from hypothesis.errors import Flaky
 
 from harness import profiles
 from harness.compare import Divergence, DivergenceError
+from harness.database import open_database
 from harness.engine import check, minimize_divergence
 from harness.environment import gevent_patched
 from harness.errors import InvalidArgument
@@ -101,6 +102,18 @@ class FuzzResult:
         }
 
 
+def _database_spec(database: ExampleDatabase) -> str:
+    """The spec that reopens ``database`` in a child process (directory or redis)."""
+    path = getattr(database, "path", None)
+    if path is not None:
+        return str(path)
+    redis = getattr(database, "redis", None)
+    if redis is not None:
+        kwargs = redis.connection_pool.connection_kwargs
+        return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return "default"
+
+
 def fuzz(
     target: Target,
     kinds: Sequence[str],
@@ -110,7 +123,7 @@ def fuzz(
     max_steps: int = 40,
     max_workers: int = 4,
     profile: str | None = None,
-    database: ExampleDatabase | None | str = "default",
+    database: ExampleDatabase | None | str = "default",  # or a spec: see harness.database
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     derandomize: bool = False,
     check_unsupported: bool = False,
@@ -152,7 +165,7 @@ def fuzz(
             max_steps=max_steps,
             max_workers=max_workers,
             profile=profile,
-            database="default" if database == "default" else None,
+            database=database if database is None or isinstance(database, str) else _database_spec(database),
             step_timeout=step_timeout,
             derandomize=derandomize,
             check_unsupported=check_unsupported,
@@ -191,6 +204,8 @@ def fuzz(
     # variants of the failure (each costing a step timeout when it hangs).
     phases = [phase for phase in Phase if phase is not Phase.explain]
     overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize, phases=phases)
+    if isinstance(database, str) and database != "default":
+        database = open_database(database)
     if database != "default":
         overrides["database"] = database
     database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -184,6 +185,22 @@ def _files_of(result_path: Path) -> set[str]:
         return set()
 
 
+_RESULT_KEYS = {"target": str, "kinds": list, "verdict": str, "examples": int, "seconds": (int, float)}
+_PAGE_KEYS = ("page", "text", "trace", "reproducer")
+
+
+def _usable(data: Any) -> bool:
+    """Whether ``data`` is a result of this schema with every field the index uses."""
+    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA:
+        return False
+    if not all(isinstance(data.get(key), kind) for key, kind in _RESULT_KEYS.items()):
+        return False
+    if data["verdict"] == "diverges":
+        files = data.get("files")
+        return isinstance(files, dict) and all(isinstance(files.get(key), str) for key in _PAGE_KEYS)
+    return True
+
+
 def load_results(directory: Path) -> list[dict[str, Any]]:
     """Every readable result JSON under ``directory`` (recursively), newest first."""
     results = []
@@ -191,13 +208,13 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
+            data = None
+        if not _usable(data):
+            print(f"harness: skipping {path}: not a result this version can read", file=sys.stderr)
             continue
-        if isinstance(data, dict) and data.get("schema") == RESULT_SCHEMA:
-            data["_base"] = os.path.relpath(path.parent.parent, directory)
-            data["finished_text"] = time.strftime(
-                "%Y-%m-%d %H:%M:%S", time.localtime(data.get("finished", 0))
-            )
-            results.append(data)
+        data["_base"] = os.path.relpath(path.parent.parent, directory)
+        data["finished_text"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data.get("finished", 0)))
+        results.append(data)
     results.sort(key=lambda r: r.get("finished", 0), reverse=True)
     return results
 

@@ -67,7 +67,9 @@ def test_fuzz_werkzeug_conforms_exit_0(tmp_path):
         "fuzz", "--target", "werkzeug-stack", "--max-examples", "100", "--no-database", cwd=tmp_path
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "werkzeug-stack [thread,greenlet]: 100 examples, 0 failing" in run.stderr
+    assert (
+        "werkzeug-stack [thread,greenlet]: [####################] 100% 100 examples, 0 failing" in run.stderr
+    )
     assert (
         json.loads((tmp_path / "reports/results/werkzeug-stack--thread+greenlet.json").read_text())["verdict"]
         == "conforms"

@@ -32,6 +32,7 @@ def test_a_saved_divergent_trace_replays_identically_100_times(tmp_path, kinds):
     assert runs == {divergence.observed}
 
 
+@pytest.mark.werkzeug_isolates_tasks
 def test_no_worker_outlives_a_run():
     threads_before = threading.active_count()
     result = fuzz(

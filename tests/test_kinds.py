@@ -5,6 +5,7 @@ only states what it must report.
 """
 
 from dataclasses import replace
+from importlib.metadata import version
 
 import pytest
 
@@ -16,11 +17,13 @@ from harness.trace import WORKER_KINDS
 pytestmark = pytest.mark.slow
 
 C, D, U = "conforms", "diverges", "unsupported"
+# werkzeug < 2.0 keys its Local by greenlet/thread: asyncio tasks of one thread share it.
+WZ_TASKS = C if int(version("werkzeug").split(".")[0]) >= 2 else D
 EXPECTED = {
     #                   thread greenlet gevent asyncio patched
-    "werkzeug-local": (C, C, C, C, C),
-    "werkzeug-stack": (C, C, C, C, C),
-    "werkzeug": (C, C, C, C, C),
+    "werkzeug-local": (C, C, C, WZ_TASKS, C),
+    "werkzeug-stack": (C, C, C, WZ_TASKS, C),
+    "werkzeug": (C, C, C, WZ_TASKS, C),
     "inhouse-local": (C, C, C, C, C),
     "inhouse-stack": (C, C, C, C, C),
     "inhouse": (C, C, C, C, C),
@@ -84,6 +87,7 @@ def test_the_asyncio_contract_is_observed_not_assumed(name, wrong):
     assert result.verdict == D, f"{name} looks the same under {wrong}"
 
 
+@pytest.mark.werkzeug_isolates_tasks
 def test_mixed_kinds_in_one_trace():
     result = fuzz(
         get_target("werkzeug"), ["thread", "greenlet", "gevent", "asyncio"], max_examples=300, database=None

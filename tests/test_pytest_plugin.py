@@ -46,6 +46,7 @@ def test_mine(check_local):
 
 
 @pytest.mark.slow
+@pytest.mark.werkzeug_isolates_tasks
 def test_check_local_passes_conforming_locals_and_fails_with_the_table(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
@@ -56,6 +57,7 @@ def test_check_local_passes_conforming_locals_and_fails_with_the_table(pytester)
 
 
 @pytest.mark.slow
+@pytest.mark.werkzeug_isolates_tasks
 def test_reports_from_parallel_workers_do_not_clobber(pytester):
     pytester.makepyfile(
         test_a=USER_TESTS,

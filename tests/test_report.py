@@ -162,3 +162,21 @@ def test_index_and_page_load_in_headless_chromium(tmp_path, found):
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_index_skips_results_it_cannot_read(tmp_path, found, capsys):
+    report.write_result(tmp_path, found, get_target(found.target))
+    (tmp_path / "results" / "broken.json").write_text("{not json")
+    old = {
+        "schema": report.RESULT_SCHEMA,
+        "target": "x",
+        "kinds": ["thread"],
+        "verdict": "diverges",
+        "examples": 1,
+        "seconds": 0.1,
+        "files": {"text": "old.txt"},
+    }
+    (tmp_path / "results" / "old.json").write_text(json.dumps(old))
+    index = report.write_index(tmp_path).read_text()
+    assert "seed-local" in index and ">x<" not in index
+    assert capsys.readouterr().err.count("skipping") == 2
