@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +19,18 @@ def local_items(local: Any) -> dict[str, Any]:
     """Observe ``items``: the calling worker's name/value mapping in ``local``.
 
     werkzeug >= 2.0 iterates the current context's ``(name, value)`` pairs. The
-    seed and werkzeug < 2.0 iterate ``(ident, storage)`` for *every* worker; for
-    those (recognised by their ``__ident_func__``) the caller's slice is read.
+    seed and werkzeug < 2.0 iterate ``(ident, storage)`` for *every* worker: those
+    are recognised by the shape (keys that are not attribute names) and the caller's
+    slice is read through ``__ident_func__``. (werkzeug 2.0 still has a deprecated
+    ``__ident_func__`` but iterates names, so the attribute alone says nothing.)
     """
-    ident_func = getattr(local, "__ident_func__", None)
-    if ident_func is None:
-        return dict(iter(local))
-    return dict(dict(iter(local)).get(ident_func(), {}))
+    pairs = dict(iter(local))
+    if all(isinstance(key, str) for key in pairs):
+        return pairs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ident = local.__ident_func__()
+    return dict(pairs.get(ident, {}))
 
 
 @dataclass(frozen=True)
