@@ -13,7 +13,11 @@ import os
 from hypothesis import HealthCheck, settings
 
 PROFILES = ("dev", "ci", "fuzz")
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derived from Hypothesis's plain "default" profile, not from whatever is loaded: with CI=true
+# Hypothesis loads its own "ci" profile (no example database, derandomized), and a fuzzing
+# harness in CI needs its database and fresh randomness most of all.
+_BASE = settings.get_profile("default")
+_COMMON = dict(parent=_BASE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 settings.register_profile("dev", max_examples=100, **_COMMON)
 settings.register_profile("ci", max_examples=200, print_blob=True, **_COMMON)

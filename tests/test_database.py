@@ -4,6 +4,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from harness.fuzz import fuzz
 from harness.junit import junit_xml
 from harness.targets import get_target
 
-from .test_cli import harness
+from .test_cli import ROOT, harness
 
 pytestmark = pytest.mark.slow
 
@@ -142,6 +143,41 @@ def test_junit_xml_and_progress_bar(tmp_path):
     assert '<testcase classname="local-harness.seed-local" name="greenlet"' in xml
     assert '<failure message="' in xml and 'type="Divergence"' in xml  # the message is the signature
     assert "&gt;&gt;" in xml and '<skipped message="not isolated by design"' in xml
+
+
+def test_ci_environment_keeps_the_database_and_randomness(tmp_path):
+    """With CI=true Hypothesis loads its own 'ci' profile (no database, derandomized);
+    the harness's profiles and fuzz runs must not inherit that."""
+    code = (
+        "from hypothesis import settings; import harness.profiles as p\n"
+        "s = settings.get_profile('ci')\n"
+        "print(s.database is not None, s.derandomize)\n"
+    )
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**__import__("os").environ, "CI": "true", "PYTHONPATH": ROOT},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.split() == ["True", "False"], run.stderr
+    result = harness(
+        "fuzz",
+        "--target",
+        "seed-local",
+        "--kinds",
+        "greenlet",
+        "--max-examples",
+        "300",
+        "--profile",
+        "ci",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert any(p.is_file() for p in (tmp_path / ".hypothesis" / "examples").rglob("*"))
 
 
 def test_open_database_specs(tmp_path):
