@@ -39,6 +39,8 @@ from harness.targets.base import Target
 from harness.trace import WORKER_KINDS
 
 RESULT_SCHEMA = 1
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read the process umask once (os.umask can only be read by setting it)
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("harness", "templates"),
@@ -66,6 +68,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; reports are meant to be read
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)

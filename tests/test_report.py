@@ -117,6 +117,10 @@ def test_rerun_replaces_stale_pages_and_writes_atomically(tmp_path, found, monke
     with pytest.raises(OSError):
         report.write_atomic(target, "new" * 1000)
     assert target.read_text() == "old"
+    monkeypatch.undo()
+    report.write_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~report._UMASK  # not mkstemp's private 0600
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
