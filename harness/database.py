@@ -8,19 +8,27 @@ between fuzzing machines (``hypothesis.extra.redis.RedisExampleDatabase``; needs
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from harness.errors import InvalidArgument
 
+#: Hypothesis's own default location, relative to the current directory.
+DEFAULT_PATH = Path(".hypothesis") / "examples"
 
-def open_database(spec: str | None) -> ExampleDatabase | None | str:
-    """Turn a spec into what :func:`harness.fuzz.fuzz` takes: an ExampleDatabase,
-    ``None`` (no database), or ``"default"``. Redis is checked with a ping so an
-    unreachable server is a clear error, not a failure mid-run."""
+
+def open_database(spec: str | None) -> ExampleDatabase | None:
+    """Turn a spec into an ExampleDatabase, or ``None`` for no database.
+
+    ``default`` is always an explicit directory database: never whatever the loaded
+    Hypothesis profile says (with CI=true Hypothesis's own "ci" profile has none).
+    Redis is checked with a ping so an unreachable server is a clear error, not a
+    failure mid-run."""
     if spec is None or spec == "none":
         return None
     if spec == "default":
-        return "default"
+        return DirectoryBasedExampleDatabase(DEFAULT_PATH)
     if spec.startswith("redis://"):
         try:
             import redis

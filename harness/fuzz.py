@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from hypothesis import Phase, given, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from harness import profiles
@@ -205,11 +204,8 @@ def fuzz(
     # variants of the failure (each costing a step timeout when it hangs).
     phases = [phase for phase in Phase if phase is not Phase.explain]
     overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize, phases=phases)
-    if database == "default":  # explicit: never inherit Hypothesis's CI profile (no database)
-        database = DirectoryBasedExampleDatabase(Path(".hypothesis") / "examples")
-    elif isinstance(database, str):
-        database = open_database(database)
-    overrides["database"] = database
+    # Always explicit, so no Hypothesis profile (e.g. its CI one) can drop the database.
+    overrides["database"] = open_database(database) if isinstance(database, str) else database
     database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()
 
     def hypothesis_test(examples: int) -> Callable[[], None]:

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -182,7 +183,7 @@ def test_ci_environment_keeps_the_database_and_randomness(tmp_path):
 
 def test_open_database_specs(tmp_path):
     assert open_database("none") is None and open_database(None) is None
-    assert open_database("default") == "default"
+    assert open_database("default").path == Path(".hypothesis") / "examples"
     assert open_database(str(tmp_path)).path == tmp_path
 
 
