@@ -109,27 +109,27 @@ def _parser() -> argparse.ArgumentParser:
         help="per-step watchdog, seconds",
     )
 
-    replay = commands.add_parser("replay", help="replay one trace and print the table")
-    replay.add_argument("trace", help="a trace JSON file (or a divergence/result JSON holding one)")
-    replay.add_argument("--target", required=True, help="target name or module:factory")
-    replay.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
+    # What replay and shrink share: one trace, one target, how to run it.
+    one_trace = _Parser(add_help=False)
+    one_trace.add_argument("trace", help="a trace JSON file (or a divergence/result JSON holding one)")
+    one_trace.add_argument("--target", required=True, help="target name or module:factory")
+    one_trace.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
+    one_trace.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
+    one_trace.add_argument("--isolate", action="store_true", help="replay in child processes")
+
+    replay = commands.add_parser("replay", parents=[one_trace], help="replay one trace and print the table")
     replay.add_argument(
         "--repeat",
         type=_positive_int,
         default=1,
         help="replay N times and check the observations are identical",
     )
-    replay.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
-    replay.add_argument("--isolate", action="store_true", help="replay in a child process")
 
-    shrink = commands.add_parser("shrink", help="minimise a failing trace; write it and its report")
-    shrink.add_argument("trace", help="a failing trace JSON file (hand-written or captured)")
-    shrink.add_argument("--target", required=True, help="target name or module:factory")
-    shrink.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
+    shrink = commands.add_parser(
+        "shrink", parents=[one_trace], help="minimise a failing trace; write it and its report"
+    )
     shrink.add_argument("--output", help="where to write the minimal trace (default: TRACE.min.json)")
     shrink.add_argument("--reports", default="reports", help="report directory (default reports/)")
-    shrink.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
-    shrink.add_argument("--isolate", action="store_true", help="replay in child processes")
 
     commands.add_parser("targets", help="list the built-in targets and the mutants")
 
