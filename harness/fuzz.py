@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
@@ -24,6 +24,10 @@ from strategies import traces, validate_kinds
 
 #: Examples per Hypothesis run when fuzzing against a time budget.
 _BATCH = 200
+#: The most examples one Hypothesis run gets; larger budgets run as several. One run's
+#: bookkeeping grows with its examples (measured: max RSS 58 MiB at 1k, 269 MiB at 20k),
+#: and it is freed between runs, so a long fuzz stays flat.
+_MAX_RUN = 2000
 
 ProgressCallback = Callable[["FuzzProgress"], None]
 
@@ -208,10 +212,14 @@ def fuzz(
     overrides["database"] = open_database(database) if isinstance(database, str) else database
     database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()
 
-    def hypothesis_test(examples: int) -> Callable[[], None]:
-        run = settings(settings.get_profile(profile), max_examples=examples, **overrides)(
-            given(strategy)(property_)
-        )
+    def hypothesis_test(examples: int, batch: int) -> Callable[[], None]:
+        test = given(strategy)(property_)
+        batch_overrides = overrides
+        if derandomize and batch:
+            # A derandomized run repeats itself: give each later batch its own fixed seed.
+            test = seed(batch)(test)
+            batch_overrides = {**overrides, "derandomize": False}
+        run = settings(settings.get_profile(profile), max_examples=examples, **batch_overrides)(test)
         # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
         run.hypothesis.inner_test._hypothesis_internal_add_digest = database_key
         return run
@@ -219,11 +227,13 @@ def fuzz(
     deadline = None if seconds is None else state.started + seconds
     divergence = None
     flaky = False
+    batch = 0
     while True:
-        budget = _BATCH if max_examples is None else max_examples - state.examples
+        budget = _BATCH if max_examples is None else min(max_examples - state.examples, _MAX_RUN)
         if seconds is not None:
             budget = min(budget, _BATCH)
-        run = hypothesis_test(max(budget, 1))
+        run = hypothesis_test(max(budget, 1), batch)
+        batch += 1
         try:
             run()
         except DivergenceError as exc:
@@ -237,7 +247,7 @@ def fuzz(
             break
         if max_examples is not None and state.examples >= max_examples:
             break
-        if deadline is None or time.monotonic() >= deadline:
+        if deadline is not None and time.monotonic() >= deadline:
             break
     return FuzzResult(
         target.name,
