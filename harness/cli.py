@@ -144,8 +144,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TERMINATED = threading.Event()
+
+
 def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: examples already saved stay saved
+    # SIGTERM stops like Ctrl-C: examples already saved stay saved. The exception can land
+    # where Python ignores it (seen: inside a gc callback), so the flag is checked again
+    # after every example by _stop_if_terminated.
+    _TERMINATED.set()
+    raise KeyboardInterrupt
+
+
+def _stop_if_terminated() -> None:
+    if _TERMINATED.is_set():
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,6 +231,12 @@ def _fuzz(args: argparse.Namespace) -> int:
 def _fuzz_one(
     args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples, database
 ) -> FuzzResult:
+    _stop_if_terminated()
+
+    def progress(state) -> None:
+        reporter(state)
+        _stop_if_terminated()
+
     reporter = ProgressLine(
         f"{target.name} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
     )
@@ -234,7 +252,7 @@ def _fuzz_one(
         step_timeout=args.step_timeout,
         check_unsupported=args.check_unsupported,
         isolate=args.isolate,
-        progress=reporter,
+        progress=progress,
     )
     reporter.close(result.verdict)
     if result.unsupported:
