@@ -65,7 +65,12 @@ MUTANT_TARGETS: tuple[Target, ...] = tuple(mutant_target(cls) for cls in MUTANTS
 
 #: Targets that hang or kill the interpreter, for reliability tests (not in ``all``).
 FAULTY_TARGETS: tuple[Target, ...] = tuple(
-    Target(name=f"faulty-{name}", description=" ".join(cls.__doc__.split()), factories={"local": cls})
+    Target(
+        name=f"faulty-{name}",
+        description=" ".join(cls.__doc__.split()),
+        factories={"local": cls},
+        contracts=_CONTRACTS,  # built on the in-house Local: a hang or crash must be their only divergence
+    )
     for name, cls in (
         ("hang", faulty.LockHoldingLocal),
         ("exit", faulty.ExitingLocal),
