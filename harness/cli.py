@@ -19,7 +19,7 @@ from harness.compare import first_divergence, format_table
 from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
-from harness.fuzz import FuzzResult, fuzz
+from harness.fuzzer import FuzzResult, fuzz
 from harness.junit import write_junit
 from harness.profiles import PROFILES
 from harness.progress import ProgressLine

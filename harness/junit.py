@@ -10,7 +10,7 @@ from harness.report import write_atomic
 
 
 def junit_xml(results: Sequence[object]) -> str:
-    """Render :class:`harness.fuzz.FuzzResult` objects as a JUnit XML document: a
+    """Render :class:`harness.fuzzer.FuzzResult` objects as a JUnit XML document: a
     divergence is a ``failure`` carrying the trace table, a kind declared not isolated
     by design is ``skipped``."""
     suite = ET.Element(

@@ -7,7 +7,7 @@ from typing import Any
 
 
 class ProgressLine:
-    """A progress callback for :func:`harness.fuzz.fuzz`: examples, failing examples, elapsed."""
+    """A progress callback for :func:`harness.fuzzer.fuzz`: examples, failing examples, elapsed."""
 
     def __init__(
         self,

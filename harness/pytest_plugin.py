@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from harness import report
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.targets.user import factory_target
 from harness.trace import DEFAULT_KINDS
 

@@ -161,7 +161,7 @@ def render_page(
 
 
 def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]:
-    """Write a :class:`harness.fuzz.FuzzResult` (and its divergence, if any) as JSON.
+    """Write a :class:`harness.fuzzer.FuzzResult` (and its divergence, if any) as JSON.
 
     Return the data written; its ``files`` entry (when diverged) holds the paths of
     the divergence files relative to ``directory``.

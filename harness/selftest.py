@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.engine import observe
-from harness.fuzz import FuzzResult, fuzz
+from harness.fuzzer import FuzzResult, fuzz
 from harness.inhouse.mutants import MUTANTS
 from harness.targets.inhouse import minimal_steps, mutant_target
 from harness.trace import DEFAULT_KINDS

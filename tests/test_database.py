@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.database import open_database
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.junit import junit_xml
 from harness.targets import get_target
 

@@ -1,20 +1,18 @@
 """Determinism: the same trace gives the same observations on every replay (issue 2)."""
 
-import importlib
 import threading
 
 import greenlet
 import pytest
 
+from harness import fuzzer
 from harness.engine import observe
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.runners import run_trace
 from harness.targets import get_target
 from harness.trace import Trace
 
 pytestmark = pytest.mark.slow
-# the module, not the function the package re-exports under the same name
-FUZZ_MODULE = importlib.import_module("harness.fuzz")
 
 
 @pytest.mark.parametrize(
@@ -105,21 +103,21 @@ def test_patched_replays_identically_in_the_child_process():
 def test_large_budgets_run_to_the_end_as_several_hypothesis_runs(monkeypatch):
     """Budgets above one run's cap are split into several Hypothesis runs (so each run's
     bookkeeping is freed, issue 8), and every example of the budget is still run."""
-    monkeypatch.setattr(FUZZ_MODULE, "_MAX_RUN", 40)
+    monkeypatch.setattr(fuzzer, "_MAX_RUN", 40)
     result = fuzz(get_target("werkzeug"), ["greenlet"], max_examples=160, database=None, derandomize=True)
     assert result.examples == 160 and result.verdict == "conforms"
 
 
 def test_batches_generate_different_traces(monkeypatch):
-    monkeypatch.setattr(FUZZ_MODULE, "_MAX_RUN", 40)
+    monkeypatch.setattr(fuzzer, "_MAX_RUN", 40)
     traces_seen = []
-    real_check = FUZZ_MODULE.check
+    real_check = fuzzer.check
 
     def recording_check(trace, *args, **kwargs):
         traces_seen.append(trace)
         return real_check(trace, *args, **kwargs)
 
-    monkeypatch.setattr(FUZZ_MODULE, "check", recording_check)
+    monkeypatch.setattr(fuzzer, "check", recording_check)
     fuzz(get_target("werkzeug"), ["greenlet"], max_examples=160, database=None, derandomize=True)
     batches = [set(traces_seen[i : i + 40]) for i in range(0, 160, 40)]
     assert len(traces_seen) == 160

@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 import pytest
 
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.model import FRESH, INHERIT
 from harness.targets import all_targets, get_target
 from harness.trace import WORKER_KINDS

@@ -7,7 +7,7 @@ shrinks, the minimiser finishes, and the tests check what came out.
 import pytest
 
 from harness.engine import find_divergence
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.targets import get_target
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 
 from harness.engine import observe
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.runners import run_trace
 from harness.targets import get_target
 from harness.trace import HANG, Observation, Trace
@@ -56,7 +56,9 @@ def test_an_op_that_blocks_forever_is_a_hang_and_the_harness_goes_on(kind):
 def test_a_faulty_target_diverges_only_by_its_fault(kind):
     # a main set then a worker items() does not touch the lock: no divergence on any kind
     # (with a wrong asyncio contract this diverged, and competed with the hang in the fuzz test)
-    trace = _trace(kind, (0, {"op": "set", "obj": 0, "attr": "a", "value": 0}), (1, {"op": "items", "obj": 0}))
+    trace = _trace(
+        kind, (0, {"op": "set", "obj": 0, "attr": "a", "value": 0}), (1, {"op": "items", "obj": 0})
+    )
     for name in ("faulty-hang", "faulty-exit", "faulty-segfault"):
         expected, observed = observe(trace, get_target(name))
         assert observed == expected, name

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness import report
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.targets import get_target
 
 pytestmark = pytest.mark.slow

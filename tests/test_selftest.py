@@ -6,7 +6,7 @@ import pytest
 
 from harness.cli import main
 from harness.engine import observe
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.inhouse import mutants
 from harness.inhouse.local import Local
 from harness.selftest import run_selftest

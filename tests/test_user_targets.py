@@ -3,7 +3,7 @@
 import pytest
 
 from harness.errors import InvalidArgument
-from harness.fuzz import fuzz
+from harness.fuzzer import fuzz
 from harness.targets import get_target
 
 from .test_cli import harness

@@ -94,7 +94,7 @@ def child_main() -> None:
             observations = run_trace(trace, target, request["step_timeout"])
             answer: dict[str, Any] = {"observations": [obs.to_dict() for obs in observations]}
         else:
-            from harness.fuzz import fuzz
+            from harness.fuzzer import fuzz
             from harness.progress import ProgressLine
 
             options = request["options"]
