@@ -25,6 +25,7 @@ from harness.profiles import PROFILES
 from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.selftest import HEADER, KillRow, format_row, run_selftest
+from harness.shared import fuzz_shared, share_key
 from harness.targets import all_targets, get_target, mutant_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
@@ -102,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     fuzz_cmd.add_argument("--no-database", action="store_true", help="same as --database none")
     fuzz_cmd.add_argument("--junit-xml", metavar="PATH", help="also write the results as JUnit XML")
+    fuzz_cmd.add_argument(
+        "--share-traces",
+        action="store_true",
+        help="replay each generated trace against every target that can take it (one generation"
+        " for many targets; the budget is then per group of targets, not per target)",
+    )
+    fuzz_cmd.add_argument("--seed", type=int, help="seed the generation: the run repeats itself exactly")
     fuzz_cmd.add_argument(
         "--step-timeout",
         type=_positive_float,
@@ -215,11 +223,18 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.junit_xml:
         report.prepare_directory(Path(args.junit_xml).parent)
     database = open_database("none" if args.no_database else args.database)
-    results = [
-        _fuzz_one(args, directory, target, kinds, max_examples, database)
-        for target in targets
-        for kinds in groups
-    ]
+    if args.share_traces:
+        results = [
+            result
+            for kinds in groups
+            for result in _fuzz_shared(args, directory, targets, kinds, max_examples, database)
+        ]
+    else:
+        results = [
+            _fuzz_one(args, directory, target, kinds, max_examples, database)
+            for target in targets
+            for kinds in groups
+        ]
     index = report.write_index(directory)
     print(f"index: {index}")
     if args.junit_xml:
@@ -232,11 +247,6 @@ def _fuzz_one(
     args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples, database
 ) -> FuzzResult:
     _stop_if_terminated()
-
-    def progress(state) -> None:
-        reporter(state)
-        _stop_if_terminated()
-
     reporter = ProgressLine(
         f"{target.name} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
     )
@@ -244,17 +254,73 @@ def _fuzz_one(
         target,
         kinds,
         max_examples=max_examples,
+        progress=_interruptible(reporter),
+        **_run_options(args, database),
+    )
+    reporter.close(result.verdict)
+    return _show_result(directory, target, result)
+
+
+def _interruptible(reporter: ProgressLine):
+    """A progress callback that shows progress and stops the run once SIGTERM arrived."""
+
+    def progress(state) -> None:
+        reporter(state)
+        _stop_if_terminated()
+
+    return progress
+
+
+def _run_options(args: argparse.Namespace, database) -> dict:
+    """The fuzz options that come straight from the command line."""
+    return dict(
         seconds=args.seconds,
         max_steps=args.max_steps,
         max_workers=args.max_workers,
         profile=args.profile,
         database=database,
         step_timeout=args.step_timeout,
+        seed=args.seed,
         check_unsupported=args.check_unsupported,
         isolate=args.isolate,
-        progress=progress,
     )
-    reporter.close(result.verdict)
+
+
+def _fuzz_shared(
+    args: argparse.Namespace, directory: Path, targets: list, kinds: list[str], max_examples, database
+) -> list[FuzzResult]:
+    """Fuzz ``targets`` on shared traces, one shared run per group that can share; targets
+    alone in their group (or needing a patched child) run on their own."""
+    groups: dict[tuple, list] = {}
+    for target in targets:
+        key = ("patched",) if "patched" in kinds else share_key(target, kinds, args.check_unsupported)
+        groups.setdefault(key, []).append(target)
+    results = {}
+    for key, members in groups.items():
+        if len(members) == 1 or key == ("patched",):
+            for target in members:
+                results[target.name] = _fuzz_one(args, directory, target, kinds, max_examples, database)
+            continue
+        _stop_if_terminated()
+        names = ", ".join(target.name for target in members)
+        reporter = ProgressLine(
+            f"{names} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
+        )
+        shared = fuzz_shared(
+            members,
+            kinds,
+            max_examples=max_examples,
+            progress=_interruptible(reporter),
+            **_run_options(args, database),
+        )
+        reporter.close(f"{sum(r.divergence is not None for r in shared)} of {len(shared)} diverge")
+        for target, result in zip(members, shared, strict=True):
+            results[target.name] = _show_result(directory, target, result)
+    return [results[target.name] for target in targets]
+
+
+def _show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
+    """Write ``result``'s report files; print its divergence (table, report, replay command)."""
     if result.unsupported:
         print(
             f"{target.name}: not isolated by design on {', '.join(result.unsupported)} (not fuzzed)",

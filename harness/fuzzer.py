@@ -20,6 +20,7 @@ from harness.errors import InvalidArgument
 from harness.model import FRESH
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
+from harness.trace import Trace
 from strategies import traces, validate_kinds
 
 #: Examples per Hypothesis run when fuzzing against a time budget.
@@ -40,6 +41,8 @@ class FuzzProgress:
     examples: int = 0
     divergences: int = 0
     first_failure: int | None = None
+    #: Seconds from the start to the end of the first failing example.
+    first_failure_seconds: float | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -130,8 +133,10 @@ def fuzz(
     database: ExampleDatabase | None | str = "default",  # or a spec: see harness.database
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     derandomize: bool = False,
+    seed: int | None = None,
     check_unsupported: bool = False,
     isolate: bool = False,
+    dry_run: bool = False,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -143,21 +148,17 @@ def fuzz(
     failures first. The shrunk trace is then minimised further by
     :func:`harness.engine.minimize_divergence`.
 
+    ``derandomize`` makes the run repeat itself exactly; ``seed`` does too, with the
+    generation seeded by that number (different seeds, different traces).
     Kinds the target declares unsupported are left out (listed in the result), unless
     ``check_unsupported``: then they are fuzzed under the ``fresh`` contract, to show
     that they really are not isolated. ``patched`` runs in a gevent-patched child.
     ``isolate`` runs every replay in a forked child (crashes become observations).
+    ``dry_run`` generates the traces and replays none (the cost of generation alone).
     """
     kinds = requested = validate_kinds(kinds)
-    if max_examples is None and seconds is None:
-        raise InvalidArgument("give a budget: max_examples or seconds")
-    if max_examples is not None and max_examples < 1:
-        raise InvalidArgument(f"max_examples must be positive, got {max_examples}")
-    if seconds is not None and not seconds > 0:
-        raise InvalidArgument(f"seconds must be positive, got {seconds}")
-    profile = profile or profiles.active_profile()
-    if profile not in profiles.PROFILES:
-        raise InvalidArgument(f"unknown profile {profile!r}; choose from: {', '.join(profiles.PROFILES)}")
+    check_budget(max_examples, seconds)
+    profile = resolve_profile(profile)
     target.make_objects(target.families)  # a factory that cannot work fails here, clearly
 
     if "patched" in kinds and not gevent_patched():
@@ -172,16 +173,14 @@ def fuzz(
             database=database if database is None or isinstance(database, str) else _database_spec(database),
             step_timeout=step_timeout,
             derandomize=derandomize,
+            seed=seed,
             check_unsupported=check_unsupported,
             isolate=isolate,
+            dry_run=dry_run,
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 
-    unsupported = tuple(kind for kind in kinds if kind not in target.supported_kinds(kinds))
-    if check_unsupported:
-        target = replace(target, contracts={**target.contracts, **{kind: FRESH for kind in unsupported}})
-        unsupported = ()
-    kinds = tuple(kind for kind in kinds if kind not in unsupported)
+    target, kinds, unsupported = checked_kinds(target, kinds, check_unsupported)
     contracts = {kind: target.contract(kind) for kind in kinds}
     if not kinds:
         return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported)
@@ -191,64 +190,22 @@ def fuzz(
         kinds, target.families, allowed_ops=target.ops, max_workers=max_workers, max_steps=max_steps
     )
 
-    def property_(trace):
-        state.examples += 1
-        try:
+    def property_(trace: Trace) -> None:
+        if not dry_run:
             check(trace, target, step_timeout, isolate=isolate)
-        except DivergenceError:
-            state.divergences += 1
-            if state.first_failure is None:
-                state.first_failure = state.examples
-            raise
-        finally:
-            if progress is not None:
-                progress(state)
 
-    # No explain phase: the trace table says what happened, and explaining replays many
-    # variants of the failure (each costing a step timeout when it hangs).
-    phases = [phase for phase in Phase if phase is not Phase.explain]
-    overrides: dict[str, Any] = dict(report_multiple_bugs=False, derandomize=derandomize, phases=phases)
-    # Always explicit, so no Hypothesis profile (e.g. its CI one) can drop the database.
-    overrides["database"] = open_database(database) if isinstance(database, str) else database
-    database_key = f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}".encode()
-
-    def hypothesis_test(examples: int, batch: int) -> Callable[[], None]:
-        test = given(strategy)(property_)
-        batch_overrides = overrides
-        if derandomize and batch:
-            # A derandomized run repeats itself: give each later batch its own fixed seed.
-            test = seed(batch)(test)
-            batch_overrides = {**overrides, "derandomize": False}
-        run = settings(settings.get_profile(profile), max_examples=examples, **batch_overrides)(test)
-        # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
-        run.hypothesis.inner_test._hypothesis_internal_add_digest = database_key
-        return run
-
-    deadline = None if seconds is None else state.started + seconds
-    divergence = None
-    flaky = False
-    batch = 0
-    while True:
-        budget = _BATCH if max_examples is None else min(max_examples - state.examples, _MAX_RUN)
-        if seconds is not None:
-            budget = min(budget, _BATCH)
-        run = hypothesis_test(max(budget, 1), batch)
-        batch += 1
-        try:
-            run()
-        except DivergenceError as exc:
-            divergence = minimize_divergence(exc.divergence, target, step_timeout, isolate=isolate)
-            break
-        except Flaky as exc:
-            failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]
-            if not failures:
-                raise
-            divergence, flaky = failures[0].divergence, True
-            break
-        if max_examples is not None and state.examples >= max_examples:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            break
+    loop = HypothesisLoop(
+        strategy,
+        profile=profile,
+        database=database,
+        database_key=f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}",
+        derandomize=derandomize,
+        seed=seed,
+    )
+    outcome = loop.run(property_, state, max_examples=max_examples, seconds=seconds, progress=progress)
+    divergence, flaky = outcome
+    if divergence is not None and not flaky:
+        divergence = minimize_divergence(divergence, target, step_timeout, isolate=isolate)
     return FuzzResult(
         target.name,
         requested,
@@ -260,3 +217,136 @@ def fuzz(
         unsupported,
         contracts,
     )
+
+
+def checked_kinds(
+    target: Target, kinds: tuple[str, ...], check_unsupported: bool
+) -> tuple[Target, tuple[str, ...], tuple[str, ...]]:
+    """Split ``kinds`` into those to fuzz and those ``target`` declares unsupported.
+
+    With ``check_unsupported`` nothing is left out: the unsupported kinds are checked
+    under the ``fresh`` contract (the returned target carries it)."""
+    unsupported = tuple(kind for kind in kinds if kind not in target.supported_kinds(kinds))
+    if check_unsupported:
+        target = replace(target, contracts={**target.contracts, **{kind: FRESH for kind in unsupported}})
+        unsupported = ()
+    return target, tuple(kind for kind in kinds if kind not in unsupported), unsupported
+
+
+def check_budget(max_examples: int | None, seconds: float | None) -> None:
+    """Raise :class:`InvalidArgument` unless the budget is a positive count and/or duration."""
+    if max_examples is None and seconds is None:
+        raise InvalidArgument("give a budget: max_examples or seconds")
+    if max_examples is not None and max_examples < 1:
+        raise InvalidArgument(f"max_examples must be positive, got {max_examples}")
+    if seconds is not None and not seconds > 0:
+        raise InvalidArgument(f"seconds must be positive, got {seconds}")
+
+
+def resolve_profile(profile: str | None) -> str:
+    """Return ``profile`` (default: the active one), or raise if it is not ours."""
+    profile = profile or profiles.active_profile()
+    if profile not in profiles.PROFILES:
+        raise InvalidArgument(f"unknown profile {profile!r}; choose from: {', '.join(profiles.PROFILES)}")
+    return profile
+
+
+class HypothesisLoop:
+    """Runs a property over ``strategy`` in Hypothesis runs of bounded size until the
+    budget is spent or an example fails.
+
+    One Hypothesis run's bookkeeping grows with its examples, so large budgets run as
+    several runs (:data:`_MAX_RUN` examples each; :data:`_BATCH` when timed), sharing
+    one example database key, so a failure found once replays first next time.
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        *,
+        profile: str,
+        database: ExampleDatabase | None | str,
+        database_key: str,
+        derandomize: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.profile = profile
+        self.database_key = database_key.encode()
+        self.seed = seed
+        self.derandomize = derandomize
+        # No explain phase: the trace table says what happened, and explaining replays many
+        # variants of the failure (each costing a step timeout when it hangs).
+        phases = [phase for phase in Phase if phase is not Phase.explain]
+        self.overrides: dict[str, Any] = dict(
+            report_multiple_bugs=False, derandomize=derandomize, phases=phases
+        )
+        # Always explicit, so no Hypothesis profile (e.g. its CI one) can drop the database.
+        self.overrides["database"] = open_database(database) if isinstance(database, str) else database
+
+    def _test(self, property_: Callable[[Trace], None], examples: int, batch: int) -> Callable[[], None]:
+        test = given(self.strategy)(property_)
+        overrides = self.overrides
+        if self.seed is not None:
+            test = seed(self.seed + batch)(test)
+            overrides = {**overrides, "derandomize": False}
+        elif self.derandomize and batch:
+            # A derandomized run repeats itself: give each later batch its own fixed seed.
+            test = seed(batch)(test)
+            overrides = {**overrides, "derandomize": False}
+        run = settings(settings.get_profile(self.profile), max_examples=examples, **overrides)(test)
+        # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
+        run.hypothesis.inner_test._hypothesis_internal_add_digest = self.database_key
+        return run
+
+    def run(
+        self,
+        property_: Callable[[Trace], None],
+        state: FuzzProgress,
+        *,
+        max_examples: int | None,
+        seconds: float | None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Divergence | None, bool]:
+        """Run ``property_`` until ``max_examples`` examples (counted in ``state``) or
+        ``seconds`` are spent, or it raises :class:`DivergenceError`; return the
+        (Hypothesis-shrunk) divergence and whether it was flaky (did not reproduce)."""
+
+        def counted(trace: Trace) -> None:
+            state.examples += 1
+            try:
+                property_(trace)
+            except DivergenceError:
+                state.divergences += 1
+                if state.first_failure is None:
+                    state.first_failure = state.examples
+                    state.first_failure_seconds = state.elapsed
+                raise
+            finally:
+                if progress is not None:
+                    progress(state)
+
+        deadline = None if seconds is None else state.started + seconds
+        spent = state.examples
+        batch = 0
+        while True:
+            budget = (
+                _BATCH if max_examples is None else min(max_examples - (state.examples - spent), _MAX_RUN)
+            )
+            if seconds is not None:
+                budget = min(budget, _BATCH)
+            run = self._test(counted, max(budget, 1), batch)
+            batch += 1
+            try:
+                run()
+            except DivergenceError as exc:
+                return exc.divergence, False
+            except Flaky as exc:
+                failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]
+                if not failures:
+                    raise
+                return failures[0].divergence, True
+            if max_examples is not None and state.examples - spent >= max_examples:
+                return None, False
+            if deadline is not None and time.monotonic() >= deadline:
+                return None, False
