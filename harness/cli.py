@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import environment, report
+from harness.bench import SECTIONS, BenchConfig, run_benchmarks
+from harness.bench.render import write_bench
 from harness.compare import first_divergence, format_table
 from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
@@ -146,6 +148,17 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="worker kinds to draw from, mixed")
     selftest.add_argument("--replays", type=_positive_int, help="replay each shrunk trace N times")
     selftest.add_argument("--random", action="store_true", help="random seeds instead of derandomized runs")
+
+    bench = commands.add_parser(
+        "bench", help="measure throughput, overhead, scaling, time to failure; write reports/bench.html"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds, noisy numbers"
+    )
+    bench.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)} (default: all)")
+    bench.add_argument(
+        "--reports", default="reports", help="where bench.json and bench.html go (default reports/)"
+    )
 
     rebuild = commands.add_parser("report", help="rebuild index.html from the JSON results on disk")
     rebuild.add_argument("directory", nargs="?", default="reports")
@@ -436,6 +449,21 @@ def _selftest(args: argparse.Namespace) -> int:
     return EXIT_DIVERGED if survivors else EXIT_OK
 
 
+def _bench(args: argparse.Namespace) -> int:
+    sections = _split(args.sections, SECTIONS, "benchmark section") if args.sections else SECTIONS
+    directory = report.prepare_directory(args.reports)
+    config = BenchConfig.quick() if args.quick else BenchConfig()
+
+    def say(line: str) -> None:
+        _stop_if_terminated()
+        print(line, flush=True)
+
+    data = run_benchmarks(config, sections, root=Path.cwd(), say=say)
+    json_path, html_path = write_bench(directory, data)
+    print(f"bench: {json_path} {html_path}")
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     if not directory.is_dir():
@@ -449,6 +477,7 @@ _COMMANDS = {
     "replay": _replay,
     "targets": _targets,
     "selftest": _selftest,
+    "bench": _bench,
     "shrink": _shrink,
     "report": _report,
 }

@@ -42,7 +42,8 @@ RESULT_SCHEMA = 1
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask once (os.umask can only be read by setting it)
 
-_TEMPLATES = jinja2.Environment(
+#: The Jinja environment every HTML page is rendered with.
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("harness", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
@@ -145,7 +146,7 @@ def render_page(
     ]
     used_kinds = sorted(set(trace.workers[1:]) | set(kinds))
     contracts = [(kind, divergence.contracts.get(kind, FRESH)) for kind in used_kinds]
-    return _TEMPLATES.get_template("divergence.html.j2").render(
+    return TEMPLATES.get_template("divergence.html.j2").render(
         d=divergence,
         description=target.description,
         contracts=contracts,
@@ -236,7 +237,7 @@ def write_index(directory: Path) -> Path:
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for result in reversed(results):  # newest wins
         cells[(result["_base"], result["target"], "+".join(result["kinds"]))] = result
-    html = _TEMPLATES.get_template("index.html.j2").render(
+    html = TEMPLATES.get_template("index.html.j2").render(
         environments=environments,
         targets=targets,
         columns=columns,

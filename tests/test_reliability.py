@@ -9,14 +9,17 @@ import threading
 import time
 import tracemalloc
 
+import gevent.event
 import greenlet
 import pytest
 from hypothesis import given, settings
 
 from harness.engine import observe
 from harness.fuzzer import fuzz
+from harness.inhouse.local import Local
 from harness.runners import run_trace
 from harness.targets import get_target
+from harness.targets.user import factory_target
 from harness.trace import HANG, Observation, Trace
 from strategies import traces
 
@@ -233,3 +236,25 @@ def test_a_sigterm_whose_exception_was_swallowed_still_stops_the_run(tmp_path):
     finally:
         cli._TERMINATED.clear()
         signal.signal(signal.SIGTERM, previous)
+
+
+class _WaitsForeverOnAGeventEvent(Local):
+    """``get`` blocks cooperatively forever: the hub has nothing else to run."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        gevent.event.Event().wait()
+
+
+def test_a_gevent_worker_blocked_cooperatively_forever_is_a_hang_found_at_once():
+    trace = _trace(
+        "gevent",
+        (1, {"op": "get", "obj": 0, "attr": "a"}),
+        (0, {"op": "set", "obj": 0, "attr": "a", "value": 1}),
+    )
+    target = factory_target(_WaitsForeverOnAGeventEvent, family="local", name="waits-forever")
+    started = time.monotonic()
+    expected, observed = observe(trace, target, step_timeout=5.0)
+    assert observed == [HANG]
+    assert time.monotonic() - started < 2.5  # reported by gevent (LoopExit), not by the 5 s watchdog

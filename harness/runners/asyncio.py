@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from harness.trace import HANG, Observation, Op
+from harness.trace import Observation, Op
 
 _STOP = object()
 
@@ -21,8 +21,8 @@ class AsyncioWorker:
     def __init__(
         self, execute: Callable[[Op], Observation], step_timeout: float, loop: asyncio.AbstractEventLoop
     ) -> None:
+        # step_timeout is unused: the driver's watchdog covers a step that never answers.
         self._execute = execute
-        self._step_timeout = step_timeout
         self._loop = loop
         self._inbox: asyncio.Future = loop.create_future()
         self._task = loop.create_task(self._serve())
@@ -33,16 +33,17 @@ class AsyncioWorker:
             if op is _STOP:
                 return
             self._inbox = self._loop.create_future()
-            reply.set_result(self._execute(op))
+            try:
+                reply.set_result(self._execute(op))
+            except BaseException as exc:  # not an op's error (those are observations): a harness fault
+                reply.set_exception(exc)
 
     def execute(self, op: Op) -> Observation:
-        """Hand ``op`` to the task and run the loop until it has answered."""
+        """Hand ``op`` to the task and run the loop until it has answered. An op that
+        blocks blocks the loop's thread too: the driver's watchdog reports it as a hang."""
         reply = self._loop.create_future()
         self._inbox.set_result((op, reply))
-        try:
-            return self._loop.run_until_complete(asyncio.wait_for(reply, self._step_timeout))
-        except asyncio.TimeoutError:
-            return HANG
+        return self._loop.run_until_complete(reply)
 
     def finish(self) -> None:
         """Let the task return and wait for it."""

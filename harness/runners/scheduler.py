@@ -99,7 +99,7 @@ class _Replay:
                     handle = handles[step.worker] = self.spawn(self.trace.workers[step.worker])
                 observation = handle.execute(step.op)
                 progress.record(observation)
-                if observation == HANG:
+                if observation is HANG:  # runners return the constant itself
                     return  # the worker is abandoned; nothing after a hang is meaningful
                 if last[step.worker] == index:
                     del handles[step.worker]

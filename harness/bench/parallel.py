@@ -1,0 +1,58 @@
+"""The pytest-xdist speed-up on the property suite: ``-n 2`` against ``-n 0``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+#: The property tests: the @given tests and the kind-by-target conformance table (which
+#: fuzzes every built-in target on every kind): about two minutes of work, serially.
+PROPERTY_SUITE = (
+    "tests/test_conformance.py",
+    "tests/test_kinds.py",
+    "tests/test_trace.py",
+    "tests/test_minimize.py",
+)
+
+
+def measure_parallel(root: Path, say) -> dict[str, Any]:
+    """Wall time of the property suite (Hypothesis profile ``ci``) under ``pytest -n 0``
+    and ``-n 2`` (run from
+    ``root``, a checkout); skipped, with the reason, when the tests are not there."""
+    files = [root / name for name in PROPERTY_SUITE]
+    missing = [str(path) for path in files if not path.exists()]
+    if missing:
+        say(f"parallel: skipped, no test suite here ({missing[0]} is missing)")
+        return {"skipped": f"{missing[0]} is missing: run from a checkout"}
+    times = {}
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "ci"}  # as in CI
+    for workers in (0, 2):
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            str(workers),
+            *PROPERTY_SUITE,
+        ]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        times[workers] = time.perf_counter() - started
+        if done.returncode != 0:
+            last = (done.stdout.strip().splitlines() or ["no output"])[-1]
+            say(f"parallel: skipped, the property suite failed under -n {workers}: {last}")
+            return {"skipped": f"the property suite failed under -n {workers}: {last}"}
+        say(f"parallel: pytest -n {workers}: {times[workers]:.1f}s")
+    return {
+        "suite": list(PROPERTY_SUITE),
+        "serial_s": times[0],
+        "n2_s": times[2],
+        "speedup": times[0] / times[2],
+    }

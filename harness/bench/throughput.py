@@ -1,0 +1,76 @@
+"""Examples per second: the generation floor, each kind, and shared versus separate traces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.bench.timing import best_of, seconds_for
+from harness.fuzzer import fuzz
+from harness.shared import fuzz_shared
+from harness.targets import get_target
+
+THROUGHPUT_KINDS = ("thread", "greenlet", "gevent", "asyncio")
+#: Conformance goals from the issue: examples/s as a fraction of the floor.
+GOALS = {"greenlet": 0.8, "thread": 0.5}
+
+
+def _run_seconds(kind: str, examples: int, dry_run: bool) -> float:
+    # The same seed for the floor and the real run: the very same traces are generated.
+    target = get_target("werkzeug-stack")
+    return seconds_for(
+        lambda: fuzz(target, [kind], max_examples=examples, database=None, seed=0, dry_run=dry_run)
+    )
+
+
+def measure_throughput(examples: int, repeats: int, say) -> list[dict[str, Any]]:
+    """For each kind: the floor (same strategy, same seed, replay skipped), the real
+    examples/s against werkzeug LocalStack, and their ratio. After a warm-up run,
+    floor and real runs alternate, and the best of ``repeats`` of each is kept, so
+    that slow drifts in machine load hit both alike."""
+    rows = []
+    for kind in THROUGHPUT_KINDS:
+        _run_seconds(kind, examples, dry_run=False)  # warm-up: imports, strategy caches, gevent hub
+        floor_s, real_s = [], []
+        for _ in range(repeats):
+            floor_s.append(_run_seconds(kind, examples, dry_run=True))
+            real_s.append(_run_seconds(kind, examples, dry_run=False))
+        floor, real = examples / min(floor_s), examples / min(real_s)
+        goal = GOALS.get(kind)
+        rows.append(
+            {
+                "kind": kind,
+                "floor_per_s": floor,
+                "examples_per_s": real,
+                "ratio": real / floor,
+                "goal": goal,
+                "met": None if goal is None else real / floor >= goal,
+            }
+        )
+        say(f"throughput {kind}: floor {floor:.0f}/s, replayed {real:.0f}/s, ratio {real / floor:.2f}")
+    return rows
+
+
+def measure_sharing(examples: int, repeats: int, say) -> dict[str, Any]:
+    """Two conforming targets on greenlet traces: fuzzed separately (two generations
+    per trace) versus on shared traces (one)."""
+    targets = [get_target("werkzeug-local"), get_target("inhouse-local")]
+
+    def separate() -> float:
+        return seconds_for(
+            lambda: [fuzz(t, ["greenlet"], max_examples=examples, database=None, seed=0) for t in targets]
+        )
+
+    def shared() -> float:
+        return seconds_for(
+            lambda: fuzz_shared(targets, ["greenlet"], max_examples=examples, database=None, seed=0)
+        )
+
+    separate_s, shared_s = best_of(repeats, separate), best_of(repeats, shared)
+    say(f"sharing: 2 targets x {examples} examples: separate {separate_s:.2f}s, shared {shared_s:.2f}s")
+    return {
+        "targets": [t.name for t in targets],
+        "examples": examples,
+        "separate_s": separate_s,
+        "shared_s": shared_s,
+        "speedup": separate_s / shared_s,
+    }
