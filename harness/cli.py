@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import environment, report
+from harness.baseline import BUILTIN_DIRECTORY, load_baseline
 from harness.bench import SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
 from harness.compare import first_divergence, format_table
@@ -111,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
         help="replay each generated trace against every target that can take it (one generation"
         " for many targets; the budget is then per group of targets, not per target)",
     )
+    fuzz_cmd.add_argument(
+        "--baseline",
+        action="append",
+        metavar="FILE",
+        help="a TOML file of known divergences (reported as known, not failing); repeatable;"
+        " added to the built-in ones",
+    )
+    fuzz_cmd.add_argument("--no-baseline", action="store_true", help="ignore the built-in baselines")
     fuzz_cmd.add_argument("--seed", type=int, help="seed the generation: the run repeats itself exactly")
     fuzz_cmd.add_argument(
         "--step-timeout",
@@ -236,6 +245,8 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.junit_xml:
         report.prepare_directory(Path(args.junit_xml).parent)
     database = open_database("none" if args.no_database else args.database)
+    builtin = [] if args.no_baseline else sorted(BUILTIN_DIRECTORY.glob("*.toml"))
+    args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
     if args.share_traces:
         results = [
             result
@@ -253,7 +264,7 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.junit_xml:
         write_junit(args.junit_xml, results)
         print(f"junit: {args.junit_xml}")
-    return EXIT_DIVERGED if any(r.divergence is not None for r in results) else EXIT_OK
+    return EXIT_DIVERGED if any(r.verdict == "diverges" for r in results) else EXIT_OK
 
 
 def _fuzz_one(
@@ -296,6 +307,7 @@ def _run_options(args: argparse.Namespace, database) -> dict:
         seed=args.seed,
         check_unsupported=args.check_unsupported,
         isolate=args.isolate,
+        baseline=args.loaded_baseline,
     )
 
 
@@ -344,7 +356,12 @@ def _show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
         return result
     files = written["files"]
     flaky = " (FLAKY: did not reproduce on replay; trace not shrunk)" if result.flaky else ""
-    print(f"\n{target.name} DIVERGES ({result.divergence.signature()}){flaky}:")
+    if result.known is not None:
+        print(
+            f"\n{target.name}: KNOWN divergence ({result.divergence.signature()}), accepted: {result.known}"
+        )
+    else:
+        print(f"\n{target.name} DIVERGES ({result.divergence.signature()}){flaky}:")
     print(result.divergence.table())
     print(f"report: {directory / files['page']}")
     print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")

@@ -81,7 +81,7 @@ class DivergenceError(AssertionError):
 def first_divergence(expected: Sequence[Observation], observed: Sequence[Observation]) -> int | None:
     """Index of the first step where the two differ, or ``None`` if they agree."""
     for index, (want, got) in enumerate(zip(expected, observed, strict=False)):
-        if want != got:
+        if not want.matches(got):
             return index
     if len(expected) != len(observed):
         return min(len(expected), len(observed))

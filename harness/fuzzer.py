@@ -12,6 +12,7 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from harness import profiles
+from harness.baseline import Baseline
 from harness.compare import Divergence, DivergenceError
 from harness.database import open_database
 from harness.engine import check, minimize_divergence
@@ -69,12 +70,15 @@ class FuzzResult:
     unsupported: tuple[str, ...] = ()
     #: The spawn contract checked per kind.
     contracts: dict[str, str] = field(default_factory=dict)
+    #: Set when ``divergence`` is a known one (see :mod:`harness.baseline`): why it is accepted.
+    known: str | None = None
 
     @property
     def verdict(self) -> str:
-        """``"diverges"``, ``"conforms"``, or ``"unsupported"`` when no kind was left to run."""
+        """``"diverges"``, ``"known"`` (only known divergences), ``"conforms"``, or
+        ``"unsupported"`` when no kind was left to run."""
         if self.divergence is not None:
-            return "diverges"
+            return "known" if self.known is not None else "diverges"
         return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
 
     @classmethod
@@ -91,6 +95,7 @@ class FuzzResult:
             data.get("flaky", False),
             tuple(data.get("unsupported", ())),
             dict(data.get("contracts", {})),
+            data.get("known"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +110,7 @@ class FuzzResult:
             "flaky": self.flaky,
             "unsupported": list(self.unsupported),
             "contracts": dict(self.contracts),
+            "known": self.known,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
         }
 
@@ -137,6 +143,7 @@ def fuzz(
     check_unsupported: bool = False,
     isolate: bool = False,
     dry_run: bool = False,
+    baseline: Baseline | None = None,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -155,6 +162,9 @@ def fuzz(
     that they really are not isolated. ``patched`` runs in a gevent-patched child.
     ``isolate`` runs every replay in a forked child (crashes become observations).
     ``dry_run`` generates the traces and replays none (the cost of generation alone).
+    Divergences in ``baseline`` are known: they do not stop the run, which goes on
+    looking for new ones; if it finds none, the result holds the first known one
+    (minimised), with ``known`` set to its reason.
     """
     kinds = requested = validate_kinds(kinds)
     check_budget(max_examples, seconds)
@@ -177,6 +187,7 @@ def fuzz(
             check_unsupported=check_unsupported,
             isolate=isolate,
             dry_run=dry_run,
+            baseline_files=sorted({entry.source for entry in baseline.entries}) if baseline else [],
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 
@@ -190,9 +201,19 @@ def fuzz(
         kinds, target.families, allowed_ops=target.ops, max_workers=max_workers, max_steps=max_steps
     )
 
+    known: list[tuple[Divergence, str]] = []
+
     def property_(trace: Trace) -> None:
-        if not dry_run:
+        if dry_run:
+            return
+        try:
             check(trace, target, step_timeout, isolate=isolate)
+        except DivergenceError as exc:
+            entry = baseline.find(exc.divergence) if baseline else None
+            if entry is None:
+                raise
+            if not known:
+                known.append((exc.divergence, entry.reason))
 
     loop = HypothesisLoop(
         strategy,
@@ -204,6 +225,9 @@ def fuzz(
     )
     outcome = loop.run(property_, state, max_examples=max_examples, seconds=seconds, progress=progress)
     divergence, flaky = outcome
+    reason = None
+    if divergence is None and known:
+        divergence, reason = known[0]
     if divergence is not None and not flaky:
         divergence = minimize_divergence(divergence, target, step_timeout, isolate=isolate)
     return FuzzResult(
@@ -216,6 +240,7 @@ def fuzz(
         flaky,
         unsupported,
         contracts,
+        reason,
     )
 
 

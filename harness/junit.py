@@ -11,14 +11,14 @@ from harness.report import write_atomic
 
 def junit_xml(results: Sequence[object]) -> str:
     """Render :class:`harness.fuzzer.FuzzResult` objects as a JUnit XML document: a
-    divergence is a ``failure`` carrying the trace table, a kind declared not isolated
-    by design is ``skipped``."""
+    divergence is a ``failure`` carrying the trace table; a known divergence, and a kind
+    declared not isolated by design, are ``skipped``."""
     suite = ET.Element(
         "testsuite",
         name="local-harness",
         tests=str(len(results)),
         failures=str(sum(r.verdict == "diverges" for r in results)),
-        skipped=str(sum(r.verdict == "unsupported" for r in results)),
+        skipped=str(sum(r.verdict in ("unsupported", "known") for r in results)),
         time=f"{sum(r.seconds for r in results):.3f}",
     )
     for result in results:
@@ -29,7 +29,12 @@ def junit_xml(results: Sequence[object]) -> str:
             name="+".join(result.kinds),
             time=f"{result.seconds:.3f}",
         )
-        if result.divergence is not None:
+        if result.verdict == "known":
+            skipped = ET.SubElement(
+                case, "skipped", message=f"known divergence: {result.divergence.signature()}"
+            )
+            skipped.text = f"{result.known}\n\n{result.divergence.table()}"
+        elif result.divergence is not None:
             failure = ET.SubElement(case, "failure", message=result.divergence.signature(), type="Divergence")
             failure.text = result.divergence.table()
         elif result.verdict == "unsupported":

@@ -12,6 +12,8 @@ a dict (for a Local) or a list (for a LocalStack). The contract:
 * ``push``, ``set``, ``delete`` and ``release`` return ``None``; ``items`` returns
   the worker's own name/value mapping; ``proxy`` reads the name (Local) or the top
   (LocalStack) through a ``LocalProxy``, which raises ``RuntimeError`` when unbound.
+
+Flask worlds (app and request contexts) follow :mod:`harness.flask_model`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from harness.flask_model import FlaskState
 from harness.trace import Observation, Op, Trace
 
 FRESH = "fresh"
@@ -49,7 +52,7 @@ def expected_observations(
     ``contracts`` maps a worker kind to ``fresh`` or ``inherit``; kinds not in it
     are ``fresh``.
     """
-    empty = [{} if family == "local" else [] for family in trace.objects]
+    empty = [_EMPTY[family]() for family in trace.objects]
     states: dict[int, list[Any]] = {0: copy.deepcopy(empty)}
     observations = []
     for step in trace.steps:
@@ -63,8 +66,13 @@ def expected_observations(
     return observations
 
 
+_EMPTY = {"local": dict, "stack": list, "flask": FlaskState}
+
+
 def _apply(state: list[Any], op: Op) -> Observation:
     data = state[op.obj]
+    if isinstance(data, FlaskState):
+        return data.apply(op)
     name = op.name
     if name == "set":
         data[op.attr] = op.value

@@ -91,10 +91,16 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
 
 
 def write_divergence(
-    directory: Path, divergence: Divergence, target: Target, kinds: tuple[str, ...], env: dict[str, Any]
+    directory: Path,
+    divergence: Divergence,
+    target: Target,
+    kinds: tuple[str, ...],
+    env: dict[str, Any],
+    known: str | None = None,
 ) -> dict[str, str]:
-    """Write the page, text report, trace JSON and reproducer of ``divergence``;
-    return their paths relative to ``directory``."""
+    """Write the page, text report, trace JSON and reproducer of ``divergence`` (with
+    ``known``, the reason it is an accepted, known divergence); return their paths
+    relative to ``directory``."""
     name = divergence_id(divergence)
     folder = directory / "divergences"
     trace_path = folder / f"{name}.trace.json"
@@ -108,11 +114,13 @@ def write_divergence(
         text_path,
         f"target: {divergence.target}\n"
         f"contract: {contracts}\n"
-        f"divergence at step {divergence.index}: {divergence.signature()}\n\n"
+        f"divergence at step {divergence.index}: {divergence.signature()}\n"
+        + (f"known divergence: {known}\n" if known else "")
+        + "\n"
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
     )
-    write_atomic(page_path, render_page(divergence, target, kinds, env, trace_path, script_path))
+    write_atomic(page_path, render_page(divergence, target, kinds, env, trace_path, script_path, known))
     return {
         "id": name,
         "page": str(page_path.relative_to(directory)),
@@ -129,6 +137,7 @@ def render_page(
     env: dict[str, Any],
     trace_path: Path,
     script_path: Path,
+    known: str | None = None,
 ) -> str:
     """The divergence page: the trace as swimlanes (one column per worker, one row per
     step), the first divergence highlighted, contract, environment, how to reproduce."""
@@ -158,6 +167,7 @@ def render_page(
         trace_href=trace_path.name,
         index_href="../index.html",
         env=env,
+        known=known,
     )
 
 
@@ -171,7 +181,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
     data["environment"] = environment.describe()
     if result.divergence is not None:
         data["files"] = write_divergence(
-            directory, result.divergence, target, result.kinds, data["environment"]
+            directory, result.divergence, target, result.kinds, data["environment"], result.known
         )
     path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
@@ -199,7 +209,7 @@ def _usable(data: Any) -> bool:
         return False
     if not all(isinstance(data.get(key), kind) for key, kind in _RESULT_KEYS.items()):
         return False
-    if data["verdict"] == "diverges":
+    if data["verdict"] in ("diverges", "known"):
         files = data.get("files")
         return isinstance(files, dict) and all(isinstance(files.get(key), str) for key in _PAGE_KEYS)
     return True
@@ -242,7 +252,7 @@ def write_index(directory: Path) -> Path:
         targets=targets,
         columns=columns,
         cells=cells,
-        divergences=[r for r in results if r["verdict"] == "diverges"],
+        divergences=[r for r in results if r["verdict"] in ("diverges", "known")],
         generated=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     path = directory / "index.html"

@@ -8,7 +8,7 @@ import jinja2
 
 from harness.compare import Divergence
 from harness.targets.base import Target
-from harness.trace import Op
+from harness.trace import FLASK_APPS, FLASK_OPS, Op
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("harness", "templates"),
@@ -19,8 +19,24 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def _code(op: Op) -> str:
+def _flask_code(op: Op, worker: int) -> str:
+    if op.name == "push_app":
+        return f"push_app({worker}, {op.value!r})"
+    if op.name == "push_request":
+        return f"push_request({worker}, {op.value!r}, {'/' + str(op.attr)!r})"
+    if op.name in ("pop_app", "pop_request"):
+        return f"{op.name}({worker})"
+    if op.name == "g_set":
+        return f"setattr(flask.g, {op.attr!r}, {op.value!r})"
+    if op.name == "g_get":
+        return f"getattr(flask.g, {op.attr!r})"
+    return {"current_app": "flask.current_app.name", "request_path": "flask.request.path"}[op.name]
+
+
+def _code(op: Op, worker: int) -> str:
     obj = f"objects[{op.obj}]"
+    if op.name in FLASK_OPS:
+        return _flask_code(op, worker)
     return {
         "set": f"setattr({obj}, {op.attr!r}, {op.value!r})",
         "get": f"getattr({obj}, {op.attr!r})",
@@ -39,6 +55,10 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
     imports: dict[str, None] = {}
     factories: list[str] = []
     for family in divergence.trace.objects:
+        if family == "flask":  # plain Flask calls: see the template's helpers
+            imports["import flask"] = None
+            factories.append("dict")
+            continue
         factory: Any = target.factories[family]
         imports[f"from {factory.__module__} import {factory.__qualname__}"] = None
         factories.append(factory.__qualname__)
@@ -47,7 +67,7 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
         {
             "worker": step.worker,
             "text": str(step.op),
-            "code": _code(step.op),
+            "code": _code(step.op, step.worker),
             "expected": str(divergence.expected[index]),
         }
         for index, step in enumerate(trace.steps)
@@ -57,8 +77,10 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
         index=divergence.index,
         filename=filename,
         greenlets="greenlet" in trace.workers,
+        flask="flask" in trace.objects,
         imports=list(imports),
         factories=factories,
         workers=repr(list(trace.workers)),
+        apps=FLASK_APPS,
         steps=steps,
     )

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from hypothesis.database import ExampleDatabase
 
-from harness.compare import DivergenceError
+from harness.baseline import Baseline
+from harness.compare import Divergence, DivergenceError
 from harness.engine import check, minimize_divergence
 from harness.errors import InvalidArgument
 from harness.fuzzer import (
@@ -42,6 +43,8 @@ class _Member:
     unsupported: tuple[str, ...]
     examples: int = 0
     first_failure: int | None = None
+    #: The first known divergence seen (and why it is known), if any.
+    known: tuple[Divergence, str] | None = None
     result: FuzzResult | None = None
 
 
@@ -69,6 +72,7 @@ def fuzz_shared(
     seed: int | None = None,
     check_unsupported: bool = False,
     isolate: bool = False,
+    baseline: Baseline | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[FuzzResult]:
     """Fuzz ``targets`` (which must share a :func:`share_key`) on the same traces;
@@ -76,7 +80,8 @@ def fuzz_shared(
 
     The budget (``max_examples`` / ``seconds``) is the whole run's, not per target.
     A target's ``examples`` counts the examples it was checked on. Options are those
-    of :func:`harness.fuzzer.fuzz`; ``patched`` kinds are not supported here (they run
+    of :func:`harness.fuzzer.fuzz` (``baseline`` too: a target's known divergences do
+    not take it out of the run); ``patched`` kinds are not supported here (they run
     in a child process per target: fuzz those separately).
     """
     kinds = validate_kinds(kinds)
@@ -112,6 +117,10 @@ def fuzz_shared(
             try:
                 check(trace, member.target, step_timeout, isolate=isolate)
             except DivergenceError as exc:
+                entry = baseline.find(exc.divergence) if baseline else None
+                if entry is not None:  # known: noted, and the search goes on
+                    member.known = member.known or (exc.divergence, entry.reason)
+                    continue
                 if member.first_failure is None:
                     member.first_failure = member.examples
                 failure = failure or exc
@@ -146,19 +155,25 @@ def fuzz_shared(
         member.result = _result(member, kinds, state, divergence, flaky)
         live.remove(member)
     for member in live:
-        member.result = _result(member, kinds, state, None, False)
+        divergence, reason = member.known or (None, None)
+        if divergence is not None:
+            divergence = minimize_divergence(divergence, member.target, step_timeout, isolate=isolate)
+        member.result = _result(member, kinds, state, divergence, False, reason)
     return [member.result for member in members]  # type: ignore[misc]
 
 
-def _result(member: _Member, requested, state: FuzzProgress, divergence, flaky: bool) -> FuzzResult:
+def _result(
+    member: _Member, requested, state: FuzzProgress, divergence, flaky: bool, known: str | None = None
+) -> FuzzResult:
     return FuzzResult(
         member.target.name,
         requested,
         member.examples,
         state.elapsed,
         divergence,
-        member.first_failure if divergence is not None else None,
+        member.first_failure if divergence is not None and known is None else None,
         flaky,
         member.unsupported,
         {kind: member.target.contract(kind) for kind in member.kinds},
+        known,
     )

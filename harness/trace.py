@@ -31,11 +31,27 @@ DEFAULT_KINDS = ("thread", "greenlet")
 #: Operations per object family, in the order the shrinker prefers them.
 LOCAL_OPS = ("set", "get", "delete", "release", "items", "proxy")
 STACK_OPS = ("push", "pop", "top", "proxy")
-OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS}
+#: Ops on a Flask world (one per trace): app and request contexts over FLASK_APPS apps.
+FLASK_OPS = (
+    "push_app",
+    "pop_app",
+    "push_request",
+    "pop_request",
+    "current_app",
+    "g_set",
+    "g_get",
+    "request_path",
+)
+FLASK_APPS = 3
+OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS, "flask": FLASK_OPS}
 FAMILIES = tuple(OPS_BY_FAMILY)
+#: Families whose objects share process-global state (Flask's context variables): a
+#: trace has at most one object of each.
+SINGLETON_FAMILIES = frozenset({"flask"})
 
-_OPS_WITH_ATTR = frozenset({"set", "get", "delete"})
-_OPS_WITH_VALUE = frozenset({"set", "push"})
+_OPS_WITH_ATTR = frozenset({"set", "get", "delete", "g_set", "g_get", "push_request"})
+_OPS_WITH_VALUE = frozenset({"set", "push", "g_set", "push_app", "push_request"})
+_OPS_WITH_APP = frozenset({"push_app", "push_request"})
 
 
 class InvalidTrace(InvalidArgument):
@@ -50,6 +66,11 @@ class Op:
     set/get/delete and for ``proxy`` on a Local (the proxied name), and ``value``
     exactly for set/push. ``proxy`` reads through a ``LocalProxy`` made by calling
     the object (``local(name)``, ``stack()``).
+
+    Flask ops: ``push_app`` (``value``: app index), ``push_request`` (``value``: app
+    index, ``attr``: the path ``/attr``), ``g_set``/``g_get`` (``attr``: name on
+    ``g``, ``value`` to set), and ``pop_app``, ``pop_request``, ``current_app``,
+    ``request_path`` without arguments.
     """
 
     name: str
@@ -70,6 +91,20 @@ class Op:
             return f"o{self.obj}.top"
         if self.name == "proxy":
             return f"o{self.obj}({self.attr!r})" if self.attr else f"o{self.obj}()"
+        if self.name == "push_app":
+            return f"app{self.value}.app_context().push()"
+        if self.name == "push_request":
+            return f"app{self.value}.test_request_context('/{self.attr}').push()"
+        if self.name == "g_set":
+            return f"g.{self.attr} = {self.value!r}"
+        if self.name == "g_get":
+            return f"g.{self.attr}"
+        if self.name in ("pop_app", "pop_request"):
+            return f"{self.name}()"
+        if self.name == "current_app":
+            return "current_app.name"
+        if self.name == "request_path":
+            return "request.path"
         return f"o{self.obj}.{self.name}()"
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +223,8 @@ def _validate(trace: Trace) -> None:
     for family in trace.objects:
         if family not in OPS_BY_FAMILY:
             raise InvalidTrace(f"unknown object family {family!r} (expected one of {FAMILIES})")
+        if family in SINGLETON_FAMILIES and trace.objects.count(family) > 1:
+            raise InvalidTrace(f"a trace has at most one {family!r} object (they share global state)")
     for index, step in enumerate(trace.steps):
         where = f"step {index}"
         if not isinstance(step.worker, int) or not 0 <= step.worker < len(trace.workers):
@@ -210,6 +247,8 @@ def _validate_op(op: Op, objects: tuple[str, ...], where: str) -> None:
         op.value is not None and (not isinstance(op.value, int) or isinstance(op.value, bool))
     ):
         raise InvalidTrace(f"{where}: op {op.name!r} has a bad value {op.value!r}")
+    if op.name in _OPS_WITH_APP and not 0 <= op.value < FLASK_APPS:
+        raise InvalidTrace(f"{where}: op {op.name!r} names no app {op.value!r} (apps 0-{FLASK_APPS - 1})")
 
 
 # ---- observations ----------------------------------------------------------------
@@ -240,7 +279,16 @@ class Observation:
         """An op that raised ``exc``; only the type name is kept, not the message."""
         return cls("raised", type(exc).__name__)
 
+    def matches(self, observed: Observation) -> bool:
+        """Whether ``observed`` satisfies this expected observation: equal, or any
+        exception where this is :data:`ANY_ERROR`."""
+        if self.outcome == "raised" and self.value == ANY_ERROR.value:
+            return observed.outcome == "raised"
+        return self == observed
+
     def __str__(self) -> str:
+        if self == ANY_ERROR:
+            return "raises an error"
         if self.outcome == "raised":
             return f"raises {self.value}"
         if self.outcome == "hang":
@@ -266,3 +314,5 @@ class Observation:
 
 
 HANG = Observation("hang")
+#: Expected where the contract says "an error" without naming its type (Flask misuse).
+ANY_ERROR = Observation("raised", "*")

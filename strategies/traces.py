@@ -14,10 +14,22 @@ from collections.abc import Collection, Sequence
 from hypothesis import strategies as st
 
 from harness.errors import InvalidArgument
-from harness.trace import DEFAULT_KINDS, FAMILIES, MAIN, OPS_BY_FAMILY, WORKER_KINDS, Op, Step, Trace
+from harness.trace import (
+    DEFAULT_KINDS,
+    FAMILIES,
+    FLASK_APPS,
+    MAIN,
+    OPS_BY_FAMILY,
+    SINGLETON_FAMILIES,
+    WORKER_KINDS,
+    Op,
+    Step,
+    Trace,
+)
 
 ATTR_NAMES = ("a", "b", "c")
 VALUES = st.integers(min_value=0, max_value=9)
+APPS = st.integers(min_value=0, max_value=FLASK_APPS - 1)
 
 
 def ops(objects: Sequence[str], allowed: Collection[str] | None = None) -> st.SearchStrategy[Op]:
@@ -44,6 +56,14 @@ def _op(name: str, family: str, indices: st.SearchStrategy[int]) -> st.SearchStr
         return st.builds(Op, st.just(name), indices, attrs)
     if name == "push":
         return st.builds(Op, st.just(name), indices, st.none(), VALUES)
+    if name == "push_app":
+        return st.builds(Op, st.just(name), indices, st.none(), APPS)
+    if name == "push_request":
+        return st.builds(Op, st.just(name), indices, attrs, APPS)
+    if name == "g_set":
+        return st.builds(Op, st.just(name), indices, attrs, VALUES)
+    if name == "g_get":
+        return st.builds(Op, st.just(name), indices, attrs)
     return st.builds(Op, st.just(name), indices)
 
 
@@ -64,7 +84,7 @@ def validate_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
 
 def traces(
     kinds: Sequence[str] = DEFAULT_KINDS,
-    families: Sequence[str] = FAMILIES,
+    families: Sequence[str] = ("local", "stack"),
     *,
     allowed_ops: Collection[str] | None = None,
     max_workers: int = 4,
@@ -74,7 +94,7 @@ def traces(
     """Traces whose non-main workers are drawn (mixed) from ``kinds``.
 
     ``families`` chooses which object families appear (``objects_per_family`` of
-    each, so cross-instance leaks can show); ``allowed_ops`` limits the op names;
+    each, so cross-instance leaks can show; one Flask world); ``allowed_ops`` limits the op names;
     ``max_workers`` counts the main worker; ``max_steps`` bounds the schedule length.
     """
     kinds = validate_kinds(kinds)
@@ -83,7 +103,11 @@ def traces(
             raise InvalidArgument(f"unknown object family {family!r}; choose from: {FAMILIES}")
     if max_workers < 1 or max_steps < 1 or objects_per_family < 1:
         raise InvalidArgument("max_workers, max_steps and objects_per_family must be positive")
-    objects = tuple(family for family in families for _ in range(objects_per_family))
+    objects = tuple(
+        family
+        for family in families
+        for _ in range(1 if family in SINGLETON_FAMILIES else objects_per_family)
+    )
     slots = st.lists(st.sampled_from(kinds), min_size=max_workers - 1, max_size=max_workers - 1)
     schedule = st.lists(
         st.tuples(st.integers(0, max_workers - 1), ops(objects, allowed_ops)), min_size=1, max_size=max_steps

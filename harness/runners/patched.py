@@ -94,10 +94,13 @@ def child_main() -> None:
             observations = run_trace(trace, target, request["step_timeout"])
             answer: dict[str, Any] = {"observations": [obs.to_dict() for obs in observations]}
         else:
+            from harness.baseline import load_baseline
             from harness.fuzzer import fuzz
             from harness.progress import ProgressLine
 
-            options = request["options"]
+            options = dict(request["options"])
+            files = options.pop("baseline_files", [])
+            options["baseline"] = load_baseline(files) if files else None
             progress = ProgressLine(f"{target.name} [patched]")
             result = fuzz(target, request["kinds"], progress=progress, **options)
             progress.close(result.verdict)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import asgiref, gevent_local, inhouse, seed, stdlib, werkzeug
+from harness.targets import asgiref, flask, gevent_local, inhouse, seed, stdlib, werkzeug
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
@@ -22,16 +22,17 @@ _BUILTIN: tuple[Target, ...] = (
     stdlib.CONTEXTVARS_LOCAL,
     gevent_local.GEVENT_LOCAL,
     asgiref.ASGIREF_LOCAL,
+    flask.FLASK,
 )
+#: Built-in targets that need an optional package, and whether it is importable.
+_OPTIONAL = {asgiref.ASGIREF_LOCAL.name: asgiref.available, flask.FLASK.name: flask.available}
 
 
 def all_targets() -> dict[str, Target]:
     """Every built-in target usable here by name, in a stable order (mutants excluded;
-    ``asgiref-local`` only when asgiref is installed)."""
+    ``asgiref-local`` and ``flask`` only when their package is installed)."""
     return {
-        target.name: target
-        for target in _BUILTIN
-        if target is not asgiref.ASGIREF_LOCAL or asgiref.available()
+        target.name: target for target in _BUILTIN if target.name not in _OPTIONAL or _OPTIONAL[target.name]()
     }
 
 
@@ -46,8 +47,8 @@ def get_target(name: str, family: str | None = None) -> Target:
     if there is no such target."""
     if ":" in name:
         return load_user_target(name, family)
-    if name == asgiref.ASGIREF_LOCAL.name:
-        return asgiref.ASGIREF_LOCAL  # fails with an install hint when used without asgiref
+    if name in _OPTIONAL:  # fails with an install hint when used without its package
+        return next(target for target in _BUILTIN if target.name == name)
     targets = {**all_targets(), **mutant_targets(), **{t.name: t for t in inhouse.FAULTY_TARGETS}}
     try:
         return targets[name]

@@ -1,0 +1,97 @@
+"""Known divergences: accepted, reported as "known", never failing a run.
+
+A baseline file is TOML with one ``[[known]]`` table per accepted divergence::
+
+    [[known]]
+    target = "flask"            # the target's name
+    op = "pop_app"              # the divergent step's op
+    expected = "raised *"       # what the model said: "returned", or "raised <type>" ("*": any error)
+    observed = "returned"       # what the target did, same form ("hang", "crash <how>" too)
+    reason = "why it is accepted (shown in the report)"
+
+An entry matches a divergence of that target whose :meth:`Divergence.kind` is
+``(op, expected, observed)``: the shape of the failure, not its values, so it keeps
+matching however the trace around it varies. The built-in baselines live in
+``harness/baselines/*.toml``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.compare import Divergence
+from harness.errors import InvalidArgument
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+BUILTIN_DIRECTORY = Path(__file__).parent / "baselines"
+_FIELDS = ("target", "op", "expected", "observed", "reason")
+
+
+@dataclass(frozen=True)
+class KnownDivergence:
+    """One accepted divergence (see the module docstring for the fields)."""
+
+    target: str
+    op: str
+    expected: str
+    observed: str
+    reason: str
+    source: str = ""
+
+    def matches(self, divergence: Divergence) -> bool:
+        """Whether ``divergence`` is this known one."""
+        return divergence.target == self.target and divergence.kind() == (
+            self.op,
+            self.expected,
+            self.observed,
+        )
+
+
+class Baseline:
+    """A set of known divergences."""
+
+    def __init__(self, entries: Iterable[KnownDivergence] = ()) -> None:
+        self.entries = tuple(entries)
+
+    def find(self, divergence: Divergence) -> KnownDivergence | None:
+        """The entry ``divergence`` matches, or ``None`` if it is new."""
+        return next((entry for entry in self.entries if entry.matches(divergence)), None)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+
+def load_baseline(paths: Iterable[str | Path]) -> Baseline:
+    """Read the baseline files ``paths``; raise :class:`InvalidArgument` naming the file
+    and the problem if one is missing or malformed."""
+    entries = []
+    for path in map(Path, paths):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidArgument(f"baseline {str(path)!r}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidArgument(f"baseline {str(path)!r} is not valid TOML: {exc}") from None
+        known = data.get("known", [])
+        if not isinstance(known, list):
+            raise InvalidArgument(f"baseline {str(path)!r}: 'known' must be an array of tables ([[known]])")
+        for number, entry in enumerate(known, 1):
+            missing = [name for name in _FIELDS if not isinstance(entry.get(name), str)]
+            if missing:
+                raise InvalidArgument(
+                    f"baseline {str(path)!r}: entry {number} needs {', '.join(missing)} (strings)"
+                )
+            entries.append(KnownDivergence(**{name: entry[name] for name in _FIELDS}, source=str(path)))
+    return Baseline(entries)
+
+
+def builtin_baseline() -> Baseline:
+    """The baselines shipped with the harness (``harness/baselines/*.toml``)."""
+    return load_baseline(sorted(BUILTIN_DIRECTORY.glob("*.toml")))

@@ -1,0 +1,125 @@
+"""Flask's application and request contexts over three apps (the ``flask`` family).
+
+One :class:`FlaskWorld` per replay. Flask keeps its contexts in process-global
+context variables (or werkzeug ``LocalStack``s before Flask 2.2), so a trace has one
+world; each worker pushes and pops its own contexts through Flask's public API, and
+the world remembers which context objects each worker pushed, to pop them.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from harness.errors import InvalidArgument
+from harness.inhouse.local import current_identity
+from harness.targets.base import Target
+from harness.trace import FLASK_APPS, FLASK_OPS, Op
+
+
+def available() -> bool:
+    """Whether Flask is importable here."""
+    try:
+        import flask  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _flask() -> Any:
+    try:
+        import flask
+    except ImportError:
+        raise InvalidArgument("target 'flask' needs Flask: pip install flask") from None
+    return flask
+
+
+@lru_cache(maxsize=1)
+def _apps() -> tuple[Any, ...]:
+    """The apps ``app0``..``app2``, made once: an app holds no context state."""
+    flask = _flask()
+    root = os.path.dirname(os.path.abspath(__file__))  # spares Flask a search for "app0"
+    return tuple(flask.Flask(f"app{i}", root_path=root) for i in range(FLASK_APPS))
+
+
+class _Pushed:
+    """The contexts one worker pushed and has not popped, most recent last."""
+
+    __slots__ = ("apps", "requests")
+
+    def __init__(self) -> None:
+        self.apps: list[Any] = []
+        self.requests: list[Any] = []
+
+
+class FlaskWorld:
+    """Three Flask apps, driven by the ``flask`` family's ops (see ``harness.flask_model``)."""
+
+    def __init__(self) -> None:
+        self.flask = _flask()
+        self.apps = _apps()
+        # Which worker pushed what: keyed by the in-house identity (task, greenlet or
+        # thread), which the harness checks on every kind; dropped with the worker.
+        self._pushed: weakref.WeakKeyDictionary[Any, _Pushed] = weakref.WeakKeyDictionary()
+
+    def _mine(self) -> _Pushed:
+        identity = current_identity()
+        pushed = self._pushed.get(identity)
+        if pushed is None:
+            pushed = self._pushed[identity] = _Pushed()
+        return pushed
+
+    def perform(self, op: Op) -> Any:
+        """Run one Flask op in the calling worker; return what it reads (``None`` for
+        pushes, pops and ``g_set``). Flask's exceptions propagate."""
+        flask, name = self.flask, op.name
+        if name == "push_app":
+            ctx = self.apps[op.value].app_context()
+            ctx.push()
+            self._mine().apps.append(ctx)
+        elif name == "push_request":
+            ctx = self.apps[op.value].test_request_context(f"/{op.attr}")
+            ctx.push()
+            self._mine().requests.append(ctx)
+        elif name == "pop_app":
+            self._pop(self._mine().apps, lambda: self.apps[0].app_context())
+        elif name == "pop_request":
+            self._pop(self._mine().requests, lambda: self.apps[0].test_request_context("/"))
+        elif name == "current_app":
+            return flask.current_app.name
+        elif name == "g_set":
+            setattr(flask.g, op.attr, op.value)
+        elif name == "g_get":
+            return getattr(flask.g, op.attr)
+        elif name == "request_path":
+            return flask.request.path
+        else:
+            raise AssertionError(f"unknown Flask op {name!r}")
+        return None
+
+    @staticmethod
+    def _pop(pushed: list[Any], never_pushed: Any) -> None:
+        # The worker's last pushed context; with none, one that was never pushed (the
+        # misuse "pop with nothing pushed"). It stays ours if Flask refuses to pop it.
+        ctx = pushed[-1] if pushed else never_pushed()
+        ctx.pop()
+        if pushed:
+            pushed.pop()
+
+
+def _description() -> str:
+    try:
+        return f"Flask app and request contexts over 3 apps (flask {version('flask')})"
+    except PackageNotFoundError:
+        return "Flask app and request contexts (Flask is not installed)"
+
+
+FLASK = Target(
+    name="flask",
+    description=_description(),
+    factories={"flask": FlaskWorld},
+    ops=frozenset(FLASK_OPS),
+)

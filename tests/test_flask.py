@@ -1,0 +1,296 @@
+"""Flask app and request contexts: the model, conformance, misuse, known divergences (issue 6)."""
+
+import pytest
+from hypothesis import given, settings
+
+from harness.baseline import Baseline, KnownDivergence, builtin_baseline, load_baseline
+from harness.engine import check, observe
+from harness.errors import InvalidArgument
+from harness.fuzzer import fuzz
+from harness.model import expected_observations
+from harness.targets import get_target
+from harness.trace import ANY_ERROR, Observation, Trace
+from strategies import traces
+
+from .test_cli import harness
+
+KINDS = ["thread", "greenlet", "gevent", "asyncio"]
+ERR = ANY_ERROR
+OUTSIDE = Observation("raised", "RuntimeError")
+MISSING = Observation("raised", "AttributeError")
+NONE = Observation.returned(None)
+
+
+def R(value):
+    return Observation.returned(value)
+
+
+def _trace(steps, kind="thread"):
+    ops = {
+        "app": lambda i: {"op": "push_app", "value": i},
+        "req": lambda i, path="a": {"op": "push_request", "value": i, "attr": path},
+        "pop_app": lambda: {"op": "pop_app"},
+        "pop_req": lambda: {"op": "pop_request"},
+        "name": lambda: {"op": "current_app"},
+        "set": lambda name, value: {"op": "g_set", "attr": name, "value": value},
+        "get": lambda name: {"op": "g_get", "attr": name},
+        "path": lambda: {"op": "request_path"},
+    }
+    workers = ["main"] + [kind] * max(worker for worker, *_ in steps)
+    return Trace.from_dict(
+        {
+            "version": 1,
+            "workers": workers,
+            "objects": ["flask"],
+            "steps": [[worker, {**ops[name](*args), "obj": 0}] for worker, name, *args in steps],
+        }
+    )
+
+
+# ---- the model ---------------------------------------------------------------------
+
+
+def test_model_nested_app_contexts_each_have_their_g_and_popping_reveals_the_previous():
+    trace = _trace(
+        [
+            (0, "name"),
+            (0, "app", 0),
+            (0, "set", "a", 1),
+            (0, "app", 1),
+            (0, "name"),
+            (0, "get", "a"),
+            (0, "pop_app"),
+            (0, "name"),
+            (0, "get", "a"),
+            (0, "pop_app"),
+            (0, "get", "a"),
+        ]
+    )
+    assert expected_observations(trace) == [
+        OUTSIDE, NONE, NONE, NONE, R("app1"), MISSING, NONE, R("app0"), R(1), NONE, OUTSIDE,
+    ]  # fmt: skip
+
+
+def test_model_a_request_pushes_an_app_context_only_when_its_app_has_none():
+    trace = _trace(
+        [
+            (0, "app", 0),
+            (0, "set", "a", 1),
+            (0, "req", 0, "x"),  # same app: shares the app context and its g
+            (0, "get", "a"),
+            (0, "path"),
+            (0, "req", 1, "y"),  # another app: its own app context, a new g
+            (0, "name"),
+            (0, "get", "a"),
+            (0, "pop_req"),  # pops the request and the app context it pushed
+            (0, "name"),
+            (0, "path"),
+            (0, "get", "a"),
+        ]
+    )
+    assert expected_observations(trace) == [
+        NONE, NONE, NONE, R(1), R("/x"), NONE, R("app1"), MISSING, NONE, R("app0"), R("/x"), R(1),
+    ]  # fmt: skip
+
+
+def test_model_misuse_is_an_error_that_changes_nothing():
+    trace = _trace(
+        [
+            (0, "pop_app"),  # nothing pushed
+            (0, "pop_req"),
+            (0, "app", 0),
+            (0, "req", 1),
+            (0, "pop_app"),  # out of order: the request is on top
+            (0, "name"),
+            (0, "path"),
+            (0, "pop_req"),
+            (0, "pop_app"),
+            (0, "name"),
+        ]
+    )
+    assert expected_observations(trace) == [
+        ERR,
+        ERR,
+        NONE,
+        NONE,
+        ERR,
+        R("app1"),
+        R("/a"),
+        NONE,
+        NONE,
+        OUTSIDE,
+    ]
+
+
+def test_model_workers_start_without_contexts_and_asyncio_tasks_share_the_parents():
+    steps = [(0, "app", 0), (0, "set", "a", 1), (1, "name"), (1, "get", "a"), (1, "pop_app"), (0, "get", "a")]
+    fresh = expected_observations(_trace(steps, "thread"))
+    assert fresh == [NONE, NONE, OUTSIDE, OUTSIDE, ERR, R(1)]
+    inherited = expected_observations(_trace([*steps[:4], (1, "set", "a", 2), (0, "get", "a")], "asyncio"))
+    # the task sees the same app context object: same g, written through to the parent's
+    assert inherited == [NONE, NONE, R("app0"), R(1), NONE, R(2)]
+    # ... but it did not push it, so it may not pop it
+    assert expected_observations(_trace(steps, "asyncio"))[4] == ERR
+
+
+def test_any_error_matches_every_exception_and_nothing_else():
+    assert ERR.matches(Observation("raised", "AssertionError")) and ERR.matches(OUTSIDE)
+    assert not ERR.matches(NONE) and not OUTSIDE.matches(MISSING)
+    assert str(ERR) == "raises an error"
+
+
+def test_a_trace_has_at_most_one_flask_world_and_apps_are_bounded():
+    with pytest.raises(InvalidArgument, match="at most one 'flask'"):
+        Trace.from_dict({"version": 1, "workers": ["main"], "objects": ["flask", "flask"], "steps": []})
+    with pytest.raises(InvalidArgument, match="names no app 3"):
+        _trace([(0, "app", 3)])
+
+
+# ---- Flask against the model -----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_flask_conforms_on_well_nested_use(kind):
+    trace = _trace(
+        [
+            (1, "app", 0),
+            (1, "set", "a", 1),
+            (2, "req", 1, "x"),
+            (1, "req", 0, "y"),
+            (2, "set", "a", 2),
+            (1, "get", "a"),
+            (2, "name"),
+            (1, "path"),
+            (1, "pop_req"),
+            (2, "pop_req"),
+            (1, "name"),
+            (2, "name"),
+            (1, "pop_app"),
+            (1, "get", "a"),
+        ],
+        kind,
+    )
+    expected, observed = observe(trace, get_target("flask"))
+    assert observed == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_flask_conforms_without_pops_on_every_kind(kind):
+    """Pushes and reads only (no misuse possible): Flask isolates workers and follows
+    the model's rules, on every kind."""
+    target = get_target("flask")
+    no_pops = target.ops - {"pop_app", "pop_request"}
+
+    @settings(max_examples=150, database=None, deadline=None)
+    @given(traces([kind], ["flask"], allowed_ops=no_pops))
+    def conforms(trace):
+        check(trace, target)
+
+    conforms()
+
+
+@pytest.mark.slow
+def test_the_out_of_order_pop_is_found_shrunk_and_reported_with_the_known_ones_set_aside(tmp_path):
+    """The bug from the issue (an out-of-order pop raises AssertionError after resetting
+    the context, and the next pop fails), found by generation: the two silent out-of-order
+    pops Flask allows are in the built-in baseline, so the search goes past them."""
+    found = []
+    for seed in range(6):
+        result = fuzz(
+            get_target("flask"), ["thread", "greenlet"], max_examples=3000, database=None, seed=seed,
+            baseline=builtin_baseline(),
+        )  # fmt: skip
+        if result.verdict == "diverges":
+            found.append(result.divergence)
+    assert found, "no new Flask divergence in 6 seeds x 3000 examples"
+    for divergence in found:
+        observed = divergence.observed
+        assert len(divergence.trace.steps) <= 4
+        # a pop failed, and the state it left is not the model's ("an error, nothing changes")
+        failed_pop = [
+            i for i in range(divergence.index)
+            if divergence.trace.steps[i].op.name.startswith("pop") and observed[i].outcome == "raised"
+        ]  # fmt: skip
+        assert failed_pop, divergence.table()
+    assert any("AssertionError" in {obs.value for obs in d.observed} for d in found), "\n\n".join(
+        d.table() for d in found
+    )
+
+
+# ---- baselines -------------------------------------------------------------------
+
+
+def test_a_known_divergence_is_reported_as_known_and_the_run_goes_on():
+    # this mutant has one way of diverging: a silent delete of a missing name
+    name = "mutant-delete-missing-silent-local"
+    silent_delete = KnownDivergence(name, "delete", "raised AttributeError", "returned", "deletes are silent")
+    result = fuzz(
+        get_target(name), ["greenlet"], max_examples=300, database=None, derandomize=True,
+        baseline=Baseline([silent_delete]),
+    )  # fmt: skip
+    assert result.verdict == "known" and result.known == "deletes are silent"
+    assert result.examples == 300  # not stopped by the known divergence
+    assert len(result.divergence.trace.steps) == 1  # minimised all the same
+    other_target = KnownDivergence("werkzeug-local", "delete", "raised AttributeError", "returned", "")
+    result = fuzz(
+        get_target(name), ["greenlet"], max_examples=300, database=None, derandomize=True,
+        baseline=Baseline([other_target]),
+    )  # fmt: skip
+    assert result.verdict == "diverges"
+    # the seed diverges in several ways: knowing one of them does not hide the others
+    get_bug = KnownDivergence("seed-local", "get", "raised AttributeError", "returned", "")
+    result = fuzz(
+        get_target("seed-local"), ["greenlet"], max_examples=1000, database=None, derandomize=True,
+        baseline=Baseline([get_bug]),
+    )  # fmt: skip
+    assert result.verdict == "diverges" and result.divergence.kind()[0] != "get"
+
+
+def test_known_divergences_do_not_fail_the_cli_but_new_ones_do(tmp_path):
+    (tmp_path / "known.toml").write_text(
+        '[[known]]\ntarget = "mutant-delete-missing-silent-local"\nop = "delete"\n'
+        'expected = "raised AttributeError"\nobserved = "returned"\nreason = "deletes are silent"\n'
+    )
+    args = [
+        "fuzz",
+        "--target",
+        "mutant-delete-missing-silent-local",
+        "--max-examples",
+        "300",
+        "--no-database",
+    ]
+    run = harness(*args, "--baseline", "known.toml", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "mutant-delete-missing-silent-local: KNOWN divergence (delete: expected raises" in run.stdout
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "known divergence</a> (accepted)" in index and "deletes are silent" in index
+    assert harness(*args, cwd=tmp_path).returncode == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[[known]\n", "is not valid TOML"),
+        ('[[known]]\ntarget = "x"\n', "entry 1 needs op, expected, observed, reason"),
+        ("known = 3\n", "'known' must be an array of tables"),
+    ],
+)
+def test_a_bad_baseline_file_is_a_one_line_usage_error(tmp_path, content, message):
+    (tmp_path / "bad.toml").write_text(content)
+    with pytest.raises(InvalidArgument, match=message):
+        load_baseline([tmp_path / "bad.toml"])
+    run = harness(
+        "fuzz", "--target", "seed-local", "--max-examples", "5", "--baseline", "bad.toml", cwd=tmp_path
+    )
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    missing = harness(
+        "fuzz", "--target", "seed-local", "--max-examples", "5", "--baseline", "nope.toml", cwd=tmp_path
+    )
+    assert missing.returncode == 2 and "nope.toml" in missing.stderr
+
+
+def test_the_builtin_baseline_lists_only_flask_entries_that_parse():
+    entries = builtin_baseline().entries
+    assert entries and {entry.target for entry in entries} == {"flask"}
+    assert {entry.op for entry in entries} == {"pop_app", "pop_request"}
