@@ -2,8 +2,10 @@
 
 Hypothesis shrinks the choice sequence and sometimes stops in a local minimum
 (e.g. keeps a harmless leading step). This pass works on the trace itself: it
-drops whole workers, then single steps, then relabels objects, attribute names
-and values canonically, keeping each change only if the trace still fails the
+drops whole workers, then single steps (retrying a step's removal with every written
+value made distinct, where equal values hid the failure, and with one step's name
+made fresh, where a shared name kept a step needed), then relabels objects,
+attribute names and values canonically, keeping each change only if the trace still fails the
 same way. Every candidate is replayed, so the result always really fails.
 """
 
@@ -36,8 +38,18 @@ def minimize(trace: Trace, still_fails: StillFails) -> Trace:
             candidate = without(current, lambda step, i=current.steps[index]: step is i)
             if still_fails(candidate):
                 current, changed = candidate, True
+                continue
+            # A deletion can hide the failure only because two writes now store equal
+            # values (a leak of 0 where 0 is expected): try it again with distinct values.
+            candidate = distinct_values(candidate)
+            if still_fails(candidate):
+                current, changed = candidate, True
             else:
                 index += 1
+        if not changed:
+            smaller = _rename_then_drop(current, still_fails)
+            if smaller is not None:
+                current, changed = smaller, True
     canonical = canonicalize(current)
     if canonical != current and still_fails(canonical):
         current = canonical
@@ -59,6 +71,45 @@ def renumber(trace: Trace) -> Trace:
             workers.append(trace.workers[step.worker])
     steps = tuple(Step(mapping[s.worker], s.op) for s in trace.steps)
     return Trace(tuple(workers), trace.objects, steps)
+
+
+#: Above this many steps, the quadratic rename-then-drop pass is not tried.
+_RENAME_LIMIT = 10
+
+
+def _rename_then_drop(trace: Trace, still_fails: StillFails) -> Trace | None:
+    """A smaller failing trace made by giving one step's attribute a fresh name and then
+    dropping another step, or ``None``. (A step can be needed only because it shares a
+    name with the failing one: ``main: o.a = 0; del o.a`` just to own an empty dict.)"""
+    if len(trace.steps) > _RENAME_LIMIT:
+        return None
+    used = {step.op.attr for step in trace.steps}
+    fresh = next(name for name in "abcdefghijklmnopqrstuvwxyz" if name not in used)
+    for index, step in enumerate(trace.steps):
+        if step.op.attr is None:
+            continue
+        renamed = list(trace.steps)
+        renamed[index] = Step(step.worker, replace(step.op, attr=fresh))
+        for drop in range(len(trace.steps)):
+            if drop != index:
+                candidate = renumber(replace(trace, steps=tuple(renamed[:drop] + renamed[drop + 1 :])))
+                if still_fails(candidate):
+                    return candidate
+    return None
+
+
+#: Ops whose value is data written (not an app index): the ones distinct_values renumbers.
+_WRITTEN = frozenset({"set", "push", "g_set"})
+
+
+def distinct_values(trace: Trace) -> Trace:
+    """The trace with every written value different: 0, 1, 2... in order of the writes."""
+    counter = iter(range(len(trace.steps)))
+    steps = tuple(
+        Step(s.worker, replace(s.op, value=next(counter))) if s.op.name in _WRITTEN else s
+        for s in trace.steps
+    )
+    return replace(trace, steps=steps)
 
 
 def canonicalize(trace: Trace) -> Trace:

@@ -36,6 +36,9 @@ EXPECTED = {
     # thread-ident keyed, never cleaned up: leaks everywhere (patched: greenlet ids are reused)
     "seed-local": (D, D, D, D, None),
     "seed-stack": (D, D, D, D, None),
+    # contexts isolated per worker (asyncio tasks inherit the parent's): fuzzed here without the
+    # pops, whose misuse Flask handles differently from the model (see tests/test_flask.py)
+    "flask": (C, C, C, WZ_TASKS, C),
 }
 CELLS = [(name, kind, EXPECTED[name][i]) for name in EXPECTED for i, kind in enumerate(WORKER_KINDS)]
 
@@ -48,7 +51,10 @@ def test_the_table_covers_every_builtin_target():
 def test_verdict(name, kind, verdict):
     if name == "asgiref-local":
         pytest.importorskip("asgiref", reason="asgiref is an optional extra: pip install '.[asgiref]'")
-    result = fuzz(get_target(name), [kind], max_examples=300, database=None, derandomize=True)
+    target = get_target(name)
+    if name == "flask":
+        target = replace(target, ops=target.ops - {"pop_app", "pop_request"})
+    result = fuzz(target, [kind], max_examples=300, database=None, derandomize=True)
     if verdict is None:  # nondeterministic by nature: any verdict but a crash
         assert result.verdict in (C, D)
         return

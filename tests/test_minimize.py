@@ -3,8 +3,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.engine import find_divergence, minimize_divergence
+from harness.inhouse.mutants import SetWritesThroughLocal
 from harness.minimize import canonicalize, minimize
 from harness.targets import get_target
+from harness.targets.inhouse import mutant_target
 from harness.trace import Op, Step, Trace
 from strategies import traces
 
@@ -50,3 +52,24 @@ def test_a_long_failing_trace_shrinks_to_the_two_steps_that_matter(noise, where)
         ("main", "set"),
         ("greenlet", "get"),
     ]
+
+
+def test_a_step_kept_only_for_a_shared_name_is_dropped_after_a_rename():
+    # main owns an empty dict only through "set a; del a": a fresh name for the set frees the del
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "thread"],
+            "objects": ["local"],
+            "steps": [
+                [0, {"op": "set", "obj": 0, "attr": "a", "value": 0}],
+                [0, {"op": "delete", "obj": 0, "attr": "a"}],
+                [1, {"op": "set", "obj": 0, "attr": "a", "value": 0}],
+                [0, {"op": "get", "obj": 0, "attr": "a"}],
+            ],
+        }
+    )
+    target = mutant_target(SetWritesThroughLocal)
+    divergence = find_divergence(trace, target)
+    minimal = minimize_divergence(divergence, target)
+    assert len(minimal.trace.steps) == 3 and minimal.kind() == divergence.kind()

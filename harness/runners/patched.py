@@ -8,6 +8,7 @@ parent stays unpatched and reports the result like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -28,7 +29,8 @@ _BOOT = (
 
 def _target_spec(target: Any) -> dict[str, Any]:
     family = target.families[0] if ":" in target.name else None
-    return {"target": target.name, "family": family}
+    # the ops travel too: a caller may have narrowed them (dataclasses.replace)
+    return {"target": target.name, "family": family, "ops": sorted(target.ops)}
 
 
 def _call(payload: dict[str, Any], timeout: float, pass_stderr: bool) -> dict[str, Any]:
@@ -87,6 +89,8 @@ def child_main() -> None:
     request = json.loads(sys.stdin.read())
     try:
         target = get_target(request["target"], request.get("family"))
+        if "ops" in request:
+            target = dataclasses.replace(target, ops=frozenset(request["ops"]))
         if request["mode"] == "run":
             from harness.runners.scheduler import run_trace
 

@@ -110,6 +110,19 @@ class FlaskWorld:
             pushed.pop()
 
 
+def forget_driver_contexts() -> None:
+    """Before a replay: drop contexts the driver thread (the main worker) left pushed by
+    an earlier replay. Only needed where Flask keeps contexts in werkzeug ``LocalStack``s
+    keyed by thread (Flask < 2.0 on werkzeug 1.0); from Flask 2.0 they live in context
+    variables, and every replay starts in a new, empty context."""
+    import flask.globals
+
+    for name in ("_app_ctx_stack", "_request_ctx_stack"):
+        stack = vars(flask.globals).get(name)  # vars(): no deprecation warning on Flask >= 2.2
+        if stack is not None and hasattr(stack, "__release_local__"):
+            stack.__release_local__()
+
+
 def _description() -> str:
     try:
         return f"Flask app and request contexts over 3 apps (flask {version('flask')})"
@@ -122,4 +135,5 @@ FLASK = Target(
     description=_description(),
     factories={"flask": FlaskWorld},
     ops=frozenset(FLASK_OPS),
+    reset=forget_driver_contexts,
 )
