@@ -15,6 +15,9 @@ from strategies import traces
 from .test_cli import harness
 
 KINDS = ["thread", "greenlet", "gevent", "asyncio"]
+# Flask < 2.0 keeps contexts in werkzeug 1.0 LocalStacks: asyncio tasks share them (the tox
+# werkzeug 1.0 env deselects these; tests/test_kinds.py shows that divergence).
+ISOLATED_KINDS = [*KINDS[:3], pytest.param("asyncio", marks=pytest.mark.werkzeug_isolates_tasks)]
 ERR = ANY_ERROR
 OUTSIDE = Observation("raised", "RuntimeError")
 MISSING = Observation("raised", "AttributeError")
@@ -149,7 +152,7 @@ def test_a_trace_has_at_most_one_flask_world_and_apps_are_bounded():
 # ---- Flask against the model -----------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATED_KINDS)
 def test_flask_conforms_on_well_nested_use(kind):
     trace = _trace(
         [
@@ -175,7 +178,7 @@ def test_flask_conforms_on_well_nested_use(kind):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATED_KINDS)
 def test_flask_conforms_without_pops_on_every_kind(kind):
     """Pushes and reads only (no misuse possible): Flask isolates workers and follows
     the model's rules, on every kind."""
