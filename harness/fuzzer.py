@@ -44,6 +44,9 @@ class FuzzProgress:
     first_failure: int | None = None
     #: Seconds from the start to the end of the first failing example.
     first_failure_seconds: float | None = None
+    #: Seconds spent inside the property (replaying and comparing), the rest being
+    #: Hypothesis's generation and bookkeeping.
+    replay_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -339,6 +342,7 @@ class HypothesisLoop:
 
         def counted(trace: Trace) -> None:
             state.examples += 1
+            started = time.perf_counter()
             try:
                 property_(trace)
             except DivergenceError:
@@ -348,6 +352,7 @@ class HypothesisLoop:
                     state.first_failure_seconds = state.elapsed
                 raise
             finally:
+                state.replay_seconds += time.perf_counter() - started
                 if progress is not None:
                     progress(state)
 

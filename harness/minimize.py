@@ -3,8 +3,9 @@
 Hypothesis shrinks the choice sequence and sometimes stops in a local minimum
 (e.g. keeps a harmless leading step). This pass works on the trace itself: it
 drops whole workers, then single steps (retrying a step's removal with every written
-value made distinct, where equal values hid the failure, and with one step's name
-made fresh, where a shared name kept a step needed), then relabels objects,
+value made distinct, where equal values hid the failure, with one step's name made
+fresh, where a shared name kept a step needed, and moving a step into the place of an
+earlier one of its worker), then relabels objects,
 attribute names and values canonically, keeping each change only if the trace still fails the
 same way. Every candidate is replayed, so the result always really fails.
 """
@@ -47,7 +48,7 @@ def minimize(trace: Trace, still_fails: StillFails) -> Trace:
             else:
                 index += 1
         if not changed:
-            smaller = _rename_then_drop(current, still_fails)
+            smaller = _rename_then_drop(current, still_fails) or _move_into_earlier(current, still_fails)
             if smaller is not None:
                 current, changed = smaller, True
     canonical = canonicalize(current)
@@ -73,6 +74,8 @@ def renumber(trace: Trace) -> Trace:
     return Trace(tuple(workers), trace.objects, steps)
 
 
+#: Ops whose ``attr`` picks one of a fixed set (an app), not a free name: never renamed.
+_CHOICE_ATTR = frozenset({"request_begin"})
 #: Above this many steps, the quadratic rename-then-drop pass is not tried.
 _RENAME_LIMIT = 10
 
@@ -86,13 +89,30 @@ def _rename_then_drop(trace: Trace, still_fails: StillFails) -> Trace | None:
     used = {step.op.attr for step in trace.steps}
     fresh = next(name for name in "abcdefghijklmnopqrstuvwxyz" if name not in used)
     for index, step in enumerate(trace.steps):
-        if step.op.attr is None:
+        if step.op.attr is None or step.op.name in _CHOICE_ATTR:
             continue
         renamed = list(trace.steps)
         renamed[index] = Step(step.worker, replace(step.op, attr=fresh))
         for drop in range(len(trace.steps)):
             if drop != index:
                 candidate = renumber(replace(trace, steps=tuple(renamed[:drop] + renamed[drop + 1 :])))
+                if still_fails(candidate):
+                    return candidate
+    return None
+
+
+def _move_into_earlier(trace: Trace, still_fails: StillFails) -> Trace | None:
+    """A smaller failing trace made by moving a step into the place of an earlier step of
+    the same worker (which is dropped), or ``None``. (A step can be needed only for
+    *when* its worker first touches an object: ``main: release; w1: get; main: set``.)"""
+    if len(trace.steps) > _RENAME_LIMIT:
+        return None
+    steps = trace.steps
+    for later in range(len(steps)):
+        for earlier in range(later):
+            if steps[earlier].worker == steps[later].worker:
+                moved = steps[:earlier] + (steps[later],) + steps[earlier + 1 : later] + steps[later + 1 :]
+                candidate = renumber(replace(trace, steps=moved))
                 if still_fails(candidate):
                     return candidate
     return None
@@ -132,7 +152,7 @@ def canonicalize(trace: Trace) -> Trace:
         op = step.op
         attr = (
             op.attr
-            if op.attr is None
+            if op.attr is None or op.name in _CHOICE_ATTR
             else attrs.setdefault(op.attr, "abcdefghijklmnopqrstuvwxyz"[len(attrs) % 26])
         )
         value = op.value if op.value is None else values.setdefault(op.value, len(values))

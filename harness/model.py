@@ -13,7 +13,8 @@ a dict (for a Local) or a list (for a LocalStack). The contract:
   the worker's own name/value mapping; ``proxy`` reads the name (Local) or the top
   (LocalStack) through a ``LocalProxy``, which raises ``RuntimeError`` when unbound.
 
-Flask worlds (app and request contexts) follow :mod:`harness.flask_model`.
+Flask worlds (app and request contexts) follow :mod:`harness.flask_model`; requests
+through DispatcherMiddleware, :mod:`harness.dispatch_model`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from harness.dispatch_model import SUSPENDABLE_KINDS, DispatchState
 from harness.flask_model import FlaskState
 from harness.trace import Observation, Op, Trace
 
@@ -53,25 +55,35 @@ def expected_observations(
     are ``fresh``.
     """
     empty = [_EMPTY[family]() for family in trace.objects]
-    states: dict[int, list[Any]] = {0: copy.deepcopy(empty)}
+    states: dict[int, list[Any]] = {0: _for_kind(copy.deepcopy(empty), "main")}
     observations = []
     for step in trace.steps:
         worker = step.worker
         if worker not in states:
-            if contracts.get(trace.workers[worker], FRESH) == INHERIT:
-                states[worker] = copy.deepcopy(states[0])
+            kind = trace.workers[worker]
+            if contracts.get(kind, FRESH) == INHERIT:
+                states[worker] = _for_kind(copy.deepcopy(states[0]), kind)
             else:
-                states[worker] = copy.deepcopy(empty)
+                states[worker] = _for_kind(copy.deepcopy(empty), kind)
         observations.append(_apply(states[worker], step.op))
     return observations
 
 
-_EMPTY = {"local": dict, "stack": list, "flask": FlaskState}
+_EMPTY = {"local": dict, "stack": list, "flask": FlaskState, "dispatch": DispatchState}
+
+
+def _for_kind(state: list[Any], kind: str) -> list[Any]:
+    """A new worker's state, told what the worker's kind allows (only dispatch cares:
+    whether a request can stop at its checkpoint)."""
+    for data in state:
+        if isinstance(data, DispatchState):
+            data.suspendable = kind in SUSPENDABLE_KINDS
+    return state
 
 
 def _apply(state: list[Any], op: Op) -> Observation:
     data = state[op.obj]
-    if isinstance(data, FlaskState):
+    if isinstance(data, (FlaskState, DispatchState)):
         return data.apply(op)
     name = op.name
     if name == "set":

@@ -51,7 +51,17 @@ def _code(op: Op, worker: int) -> str:
 
 def reproducer_source(divergence: Divergence, target: Target, filename: str = "reproduce.py") -> str:
     """Return the source of a script that replays ``divergence.trace`` with plain threads
-    and greenlets against the target's own classes, and prints the divergent step."""
+    and greenlets against the target's own classes, and prints the divergent step.
+
+    A dispatch trace needs the harness's checkpoints to stop requests mid-view, so its
+    script replays the embedded trace through the harness instead."""
+    if "dispatch" in divergence.trace.objects:
+        return _TEMPLATES.get_template("reproducer_harness.py.j2").render(
+            target=divergence.target,
+            index=divergence.index,
+            filename=filename,
+            trace=divergence.trace.to_json(),
+        )
     imports: dict[str, None] = {}
     factories: list[str] = []
     for family in divergence.trace.objects:

@@ -43,15 +43,26 @@ FLASK_OPS = (
     "request_path",
 )
 FLASK_APPS = 3
-OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS, "flask": FLASK_OPS}
+#: Ops on a dispatch world (one per trace): two Flask apps behind DispatcherMiddleware, each
+#: request stopped at a checkpoint in its view between ``request_begin`` and ``request_end``.
+DISPATCH_OPS = ("request_begin", "request_end")
+#: ``request_begin``'s ``attr``: which app (the ``admin`` one is mounted under ``/admin``).
+DISPATCH_MOUNTS = ("site", "admin")
+OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS, "flask": FLASK_OPS, "dispatch": DISPATCH_OPS}
 FAMILIES = tuple(OPS_BY_FAMILY)
 #: Families whose objects share process-global state (Flask's context variables): a
 #: trace has at most one object of each.
-SINGLETON_FAMILIES = frozenset({"flask"})
+SINGLETON_FAMILIES = frozenset({"flask", "dispatch"})
 
-_OPS_WITH_ATTR = frozenset({"set", "get", "delete", "g_set", "g_get", "push_request"})
-_OPS_WITH_VALUE = frozenset({"set", "push", "g_set", "push_app", "push_request"})
+_OPS_WITH_ATTR = frozenset({"set", "get", "delete", "g_set", "g_get", "push_request", "request_begin"})
+_OPS_WITH_VALUE = frozenset({"set", "push", "g_set", "push_app", "push_request", "request_begin"})
 _OPS_WITH_APP = frozenset({"push_app", "push_request"})
+
+
+def dispatch_url(mount: str | None, token: int | None) -> str:
+    """The URL ``request_begin`` requests: ``/t<token>`` on the site app, under ``/admin``
+    for the admin app."""
+    return f"{'/admin' if mount == 'admin' else ''}/t{token}"
 
 
 class InvalidTrace(InvalidArgument):
@@ -70,7 +81,9 @@ class Op:
     Flask ops: ``push_app`` (``value``: app index), ``push_request`` (``value``: app
     index, ``attr``: the path ``/attr``), ``g_set``/``g_get`` (``attr``: name on
     ``g``, ``value`` to set), and ``pop_app``, ``pop_request``, ``current_app``,
-    ``request_path`` without arguments.
+    ``request_path`` without arguments. Dispatch ops: ``request_begin`` (``attr``: the
+    app, ``site`` or ``admin``; ``value``: a token, the URL's ``/t<token>``) and
+    ``request_end``.
     """
 
     name: str
@@ -105,6 +118,10 @@ class Op:
             return "current_app.name"
         if self.name == "request_path":
             return "request.path"
+        if self.name == "request_begin":
+            return f"GET {dispatch_url(self.attr, self.value)}"
+        if self.name == "request_end":
+            return "finish request"
         return f"o{self.obj}.{self.name}()"
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,6 +264,8 @@ def _validate_op(op: Op, objects: tuple[str, ...], where: str) -> None:
         op.value is not None and (not isinstance(op.value, int) or isinstance(op.value, bool))
     ):
         raise InvalidTrace(f"{where}: op {op.name!r} has a bad value {op.value!r}")
+    if op.name == "request_begin" and op.attr not in DISPATCH_MOUNTS:
+        raise InvalidTrace(f"{where}: request_begin names no app {op.attr!r} (one of {DISPATCH_MOUNTS})")
     if op.name in _OPS_WITH_APP and not 0 <= op.value < FLASK_APPS:
         raise InvalidTrace(f"{where}: op {op.name!r} names no app {op.value!r} (apps 0-{FLASK_APPS - 1})")
 

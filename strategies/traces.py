@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from harness.errors import InvalidArgument
 from harness.trace import (
     DEFAULT_KINDS,
+    DISPATCH_MOUNTS,
     FAMILIES,
     FLASK_APPS,
     MAIN,
@@ -64,6 +65,8 @@ def _op(name: str, family: str, indices: st.SearchStrategy[int]) -> st.SearchStr
         return st.builds(Op, st.just(name), indices, attrs, VALUES)
     if name == "g_get":
         return st.builds(Op, st.just(name), indices, attrs)
+    if name == "request_begin":
+        return st.builds(Op, st.just(name), indices, st.sampled_from(DISPATCH_MOUNTS), VALUES)
     return st.builds(Op, st.just(name), indices)
 
 

@@ -52,6 +52,7 @@ def test_quick_bench_measures_every_section_and_writes_json_and_html(tmp_path):
     for row in results["throughput"]:
         assert row["floor_per_s"] > 0 and row["examples_per_s"] > 0
         assert row["ratio"] == pytest.approx(row["examples_per_s"] / row["floor_per_s"])
+        assert 0 < row["in_run_ratio"] < 1 and row["replay_ms_per_example"] > 0
     for row in results["switching"]:
         assert row["raw_us"] > 0 and row["ratio"] == pytest.approx(row["step_overhead_us"] / row["raw_us"])
     assert {(row["kind"], row["axis"]) for row in results["scaling"]} == {

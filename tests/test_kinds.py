@@ -39,6 +39,8 @@ EXPECTED = {
     # contexts isolated per worker (asyncio tasks inherit the parent's): fuzzed here without the
     # pops, whose misuse Flask handles differently from the model (see tests/test_flask.py)
     "flask": (C, C, C, WZ_TASKS, C),
+    # requests stopped mid-view and interleaved (asyncio tasks cannot stop: each runs through)
+    "flask-dispatch": (C, C, C, C, C),
 }
 CELLS = [(name, kind, EXPECTED[name][i]) for name in EXPECTED for i, kind in enumerate(WORKER_KINDS)]
 

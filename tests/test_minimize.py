@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.engine import find_divergence, minimize_divergence
-from harness.inhouse.mutants import SetWritesThroughLocal
+from harness.inhouse.mutants import SetWritesThroughLocal, ThirdWorkerAliasLocal
 from harness.minimize import canonicalize, minimize
 from harness.targets import get_target
 from harness.targets.inhouse import mutant_target
@@ -70,6 +70,27 @@ def test_a_step_kept_only_for_a_shared_name_is_dropped_after_a_rename():
         }
     )
     target = mutant_target(SetWritesThroughLocal)
+    divergence = find_divergence(trace, target)
+    minimal = minimize_divergence(divergence, target)
+    assert len(minimal.trace.steps) == 3 and minimal.kind() == divergence.kind()
+
+
+def test_a_step_needed_only_for_when_its_worker_first_touches_is_merged_into_a_later_one():
+    # main's release only makes main the first to touch the Local: its later set can take its place
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "thread", "thread"],
+            "objects": ["local"],
+            "steps": [
+                [0, {"op": "release", "obj": 0}],
+                [1, {"op": "get", "obj": 0, "attr": "a"}],
+                [0, {"op": "set", "obj": 0, "attr": "a", "value": 0}],
+                [2, {"op": "items", "obj": 0}],
+            ],
+        }
+    )
+    target = mutant_target(ThirdWorkerAliasLocal)
     divergence = find_divergence(trace, target)
     minimal = minimize_divergence(divergence, target)
     assert len(minimal.trace.steps) == 3 and minimal.kind() == divergence.kind()

@@ -8,6 +8,7 @@ import gevent
 import gevent.exceptions
 import gevent.queue
 
+from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
 from harness.trace import HANG, Observation, Op
 
 _STOP = object()
@@ -28,11 +29,16 @@ class GeventWorker:
         self._greenlet = gevent.spawn(self._serve)
 
     def _serve(self) -> None:
+        CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self._execute, _STOP))
         while True:
             op = self._inbox.get()
             if op is _STOP:
                 return
-            self._outbox.put(self._execute(op))
+            try:
+                observation = self._execute(op)
+            except WorkerStopped:  # stopped while suspended at a checkpoint
+                return
+            self._outbox.put(observation)
 
     def execute(self, op: Op) -> Observation:
         """Run ``op`` in the gevent greenlet; a step that outlives the watchdog is a hang."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import greenlet
 
+from harness.runners.checkpoint import CURRENT_CHANNEL, SwitchChannel, WorkerStopped
 from harness.trace import Observation, Op
 
 _STOP = object()
@@ -25,8 +26,12 @@ class GreenletWorker:
 
     def _serve(self, op: object) -> None:
         parent = greenlet.getcurrent().parent
-        while op is not _STOP:
-            op = parent.switch(self._execute(op))
+        CURRENT_CHANNEL.set(SwitchChannel(self._execute, _STOP))
+        try:
+            while op is not _STOP:
+                op = parent.switch(self._execute(op))
+        except WorkerStopped:  # stopped while suspended at a checkpoint
+            return
 
     def execute(self, op: Op) -> Observation:
         """Run ``op`` in the greenlet and return its observation."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from harness.environment import gevent_patched
+from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
 from harness.trace import HANG, Observation, Op
 
 _STOP = object()
@@ -32,11 +33,16 @@ class ThreadWorker:
         self._thread.start()
 
     def _serve(self) -> None:
+        CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self._execute, _STOP))
         while True:
             op = self._inbox.get()
             if op is _STOP:
                 return
-            self._outbox.put(self._execute(op))
+            try:
+                observation = self._execute(op)
+            except WorkerStopped:  # stopped while suspended at a checkpoint
+                return
+            self._outbox.put(observation)
 
     def execute(self, op: Op) -> Observation:
         """Run ``op`` in this worker's thread; a step that outlives the watchdog is a hang."""

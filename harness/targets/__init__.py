@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import asgiref, flask, gevent_local, inhouse, seed, stdlib, werkzeug
+from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, seed, stdlib, werkzeug
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
@@ -23,9 +23,14 @@ _BUILTIN: tuple[Target, ...] = (
     gevent_local.GEVENT_LOCAL,
     asgiref.ASGIREF_LOCAL,
     flask.FLASK,
+    dispatch.DISPATCH,
 )
 #: Built-in targets that need an optional package, and whether it is importable.
-_OPTIONAL = {asgiref.ASGIREF_LOCAL.name: asgiref.available, flask.FLASK.name: flask.available}
+_OPTIONAL = {
+    asgiref.ASGIREF_LOCAL.name: asgiref.available,
+    flask.FLASK.name: flask.available,
+    dispatch.DISPATCH.name: flask.available,
+}
 
 
 def all_targets() -> dict[str, Target]:

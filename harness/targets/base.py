@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model import DEFAULT_CONTRACTS, UNSUPPORTED
-from harness.trace import FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
+from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
 
 ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
 #: Ops every Local/LocalStack-like object is expected to support (no proxies).
@@ -86,8 +86,8 @@ class Target:
 
     def _dispatch(self, obj: Any, op: Op) -> Any:
         name = op.name
-        if name in FLASK_OPS:
-            return obj.perform(op)  # a Flask world: see harness.targets.flask
+        if name in FLASK_OPS or name in DISPATCH_OPS:
+            return obj.perform(op)  # a Flask world: see harness.targets.flask / .dispatch
         if name == "set":
             setattr(obj, op.attr, op.value)
             return None
