@@ -41,6 +41,9 @@ EXPECTED = {
     "flask": (C, C, C, WZ_TASKS, C),
     # requests stopped mid-view and interleaved (asyncio tasks cannot stop: each runs through)
     "flask-dispatch": (C, C, C, C, C),
+    # the same, served over HTTP by a real server: views run in its threads / greenlets
+    "flask-dispatch-werkzeug-server": (C, C, C, C, C),
+    "flask-dispatch-gevent-server": (C, C, C, C, C),
 }
 CELLS = [(name, kind, EXPECTED[name][i]) for name in EXPECTED for i, kind in enumerate(WORKER_KINDS)]
 

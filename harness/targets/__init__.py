@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, seed, stdlib, werkzeug
+from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, seed, served, stdlib, werkzeug
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
@@ -24,12 +24,16 @@ _BUILTIN: tuple[Target, ...] = (
     asgiref.ASGIREF_LOCAL,
     flask.FLASK,
     dispatch.DISPATCH,
+    served.WERKZEUG_SERVED,
+    served.GEVENT_SERVED,
 )
 #: Built-in targets that need an optional package, and whether it is importable.
 _OPTIONAL = {
     asgiref.ASGIREF_LOCAL.name: asgiref.available,
     flask.FLASK.name: flask.available,
     dispatch.DISPATCH.name: flask.available,
+    served.WERKZEUG_SERVED.name: flask.available,
+    served.GEVENT_SERVED.name: flask.available,
 }
 
 

@@ -25,6 +25,10 @@ from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 _BEFORE: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("harness_dispatch_before")
 
 
+def _is_end(op: Op) -> bool:
+    return op.name == "request_end"
+
+
 class DispatchWorld:
     """``site`` at ``/`` and ``admin`` at ``/admin``, each with the view ``/t<token>``.
 
@@ -59,10 +63,13 @@ class DispatchWorld:
             self._flask.g.token = token
         else:
             self._shared["token"] = token
-        before = self._record()
-        _BEFORE.get().append(before)
-        suspend_until(Observation.returned(before), resumes=lambda op: op.name == "request_end")
+        self._checkpoint(self._record())
         return self._record()
+
+    def _checkpoint(self, before: str) -> None:
+        """Stop the request here: hand the baton back with ``before`` (see the module docstring)."""
+        _BEFORE.get().append(before)
+        suspend_until(Observation.returned(before), resumes=_is_end)
 
     def perform(self, op: Op) -> Any:
         """``request_begin``: send the request; return what the view finally returned, or,
