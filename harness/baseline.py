@@ -68,6 +68,12 @@ class Baseline:
         return bool(self.entries)
 
 
+def known_reason(baseline: Baseline | None, divergence: Divergence) -> str | None:
+    """Why ``divergence`` is accepted, if ``baseline`` (possibly none) lists it."""
+    entry = baseline.find(divergence) if baseline else None
+    return None if entry is None else entry.reason
+
+
 def load_baseline(paths: Iterable[str | Path]) -> Baseline:
     """Read the baseline files ``paths``; raise :class:`InvalidArgument` naming the file
     and the problem if one is missing or malformed."""

@@ -12,7 +12,7 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from harness import profiles
-from harness.baseline import Baseline
+from harness.baseline import Baseline, known_reason
 from harness.compare import Divergence, DivergenceError
 from harness.database import open_database
 from harness.engine import check, minimize_divergence
@@ -212,11 +212,11 @@ def fuzz(
         try:
             check(trace, target, step_timeout, isolate=isolate)
         except DivergenceError as exc:
-            entry = baseline.find(exc.divergence) if baseline else None
-            if entry is None:
+            reason = known_reason(baseline, exc.divergence)
+            if reason is None:
                 raise
             if not known:
-                known.append((exc.divergence, entry.reason))
+                known.append((exc.divergence, reason))
 
     loop = HypothesisLoop(
         strategy,

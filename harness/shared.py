@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from hypothesis.database import ExampleDatabase
 
-from harness.baseline import Baseline
+from harness.baseline import Baseline, known_reason
 from harness.compare import Divergence, DivergenceError
 from harness.engine import check, minimize_divergence
 from harness.errors import InvalidArgument
@@ -117,9 +117,9 @@ def fuzz_shared(
             try:
                 check(trace, member.target, step_timeout, isolate=isolate)
             except DivergenceError as exc:
-                entry = baseline.find(exc.divergence) if baseline else None
-                if entry is not None:  # known: noted, and the search goes on
-                    member.known = member.known or (exc.divergence, entry.reason)
+                reason = known_reason(baseline, exc.divergence)
+                if reason is not None:  # known: noted, and the search goes on
+                    member.known = member.known or (exc.divergence, reason)
                     continue
                 if member.first_failure is None:
                     member.first_failure = member.examples

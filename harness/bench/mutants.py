@@ -34,6 +34,7 @@ def measure_mutants(seeds: int, budget: int, say) -> list[dict[str, Any]]:
             "mutant": target.name,
             "found": len(hits),
             "seeds": seeds,
+            "examples_by_seed": [examples for examples, _ in found],
             "median_examples": statistics.median(e for e, _ in hits) if hits else None,
             "median_seconds": statistics.median(s for _, s in hits) if hits else None,
         }

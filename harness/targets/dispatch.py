@@ -29,6 +29,16 @@ def _is_end(op: Op) -> bool:
     return op.name == "request_end"
 
 
+def refuse_unless_begin(op: Op, inside: bool) -> None:
+    """Raise ``RuntimeError`` unless ``op`` may start a request here: a ``request_end``
+    that reaches a world found no open request, and a worker stopped inside a request
+    (``inside``) cannot start another."""
+    if op.name == "request_end":
+        raise RuntimeError("no request is open in this worker")
+    if inside:
+        raise RuntimeError("this worker is already inside a request")
+
+
 class DispatchWorld:
     """``site`` at ``/`` and ``admin`` at ``/admin``, each with the view ``/t<token>``.
 
@@ -76,10 +86,7 @@ class DispatchWorld:
         if this worker cannot stop at the checkpoint, the record from before it; inside a
         request, ``RuntimeError``. ``request_end`` reaches here only with no request open:
         ``RuntimeError``."""
-        if op.name == "request_end":
-            raise RuntimeError("no request is open in this worker")
-        if _BEFORE.get(None) is not None:  # delivered to a worker stopped inside a request
-            raise RuntimeError("this worker is already inside a request")
+        refuse_unless_begin(op, inside=_BEFORE.get(None) is not None)
         befores: list[str] = []
         token = _BEFORE.set(befores)
         try:

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.runners.checkpoint import suspend_until
 from harness.targets.base import Target
-from harness.targets.dispatch import DispatchWorld, _description, _is_end
+from harness.targets.dispatch import DispatchWorld, _description, _is_end, refuse_unless_begin
 from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 
 #: Seconds any one wait may take (the server reaching a checkpoint, a response).
@@ -151,10 +151,7 @@ class ServedDispatchWorld(DispatchWorld):
 
     def perform(self, op: Op) -> Any:
         """As :meth:`DispatchWorld.perform`, through a real HTTP request."""
-        if op.name == "request_end":
-            raise RuntimeError("no request is open in this worker")
-        if _INSIDE.get():
-            raise RuntimeError("this worker is already inside a request")
+        refuse_unless_begin(op, inside=_INSIDE.get())
         request_id = str(next(self._ids))
         checkpoint = self._checkpoints[request_id] = _Checkpoint(self.server.new_event)
         connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=TIMEOUT)
