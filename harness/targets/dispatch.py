@@ -16,16 +16,16 @@ from typing import Any
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, suspend_until
 from harness.targets.base import Target
-from harness.targets.flask import _description as _flask_description
-from harness.targets.flask import _flask
+from harness.targets.flask import describe as describe_flask
+from harness.targets.flask import import_flask
 from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 
-# The record of the innermost request this worker is running (set by the view before
-# its checkpoint), and whether it stopped there.
+# Set while this worker runs a request: the view appends its record from before the checkpoint.
 _BEFORE: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("harness_dispatch_before")
 
 
-def _is_end(op: Op) -> bool:
+def is_request_end(op: Op) -> bool:
+    """Whether ``op`` resumes a request stopped at its checkpoint."""
     return op.name == "request_end"
 
 
@@ -47,7 +47,7 @@ class DispatchWorld:
     """
 
     def __init__(self, token_in_g: bool = True) -> None:
-        flask = _flask()
+        flask = import_flask()
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
         from werkzeug.test import Client
         from werkzeug.wrappers import Response
@@ -79,7 +79,7 @@ class DispatchWorld:
     def _checkpoint(self, before: str) -> None:
         """Stop the request here: hand the baton back with ``before`` (see the module docstring)."""
         _BEFORE.get().append(before)
-        suspend_until(Observation.returned(before), resumes=_is_end)
+        suspend_until(Observation.returned(before), resumes=is_request_end)
 
     def perform(self, op: Op) -> Any:
         """``request_begin``: send the request; return what the view finally returned, or,
@@ -99,15 +99,16 @@ class DispatchWorld:
         return response.get_data(as_text=True) if CURRENT_CHANNEL.get() is not None else befores[0]
 
 
-def _description() -> str:
-    return _flask_description().replace(
+def describe() -> str:
+    """The target's description, with the installed Flask version."""
+    return describe_flask().replace(
         "Flask app and request contexts over 3 apps", "two Flask apps behind DispatcherMiddleware"
     )
 
 
 DISPATCH = Target(
     name="flask-dispatch",
-    description=_description(),
+    description=describe(),
     factories={"dispatch": DispatchWorld},
     ops=frozenset(DISPATCH_OPS),
 )

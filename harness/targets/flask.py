@@ -29,7 +29,7 @@ def available() -> bool:
     return True
 
 
-def _flask() -> Any:
+def import_flask() -> Any:
     try:
         import flask
     except ImportError:
@@ -40,7 +40,7 @@ def _flask() -> Any:
 @lru_cache(maxsize=1)
 def _apps() -> tuple[Any, ...]:
     """The apps ``app0``..``app2``, made once: an app holds no context state."""
-    flask = _flask()
+    flask = import_flask()
     root = os.path.dirname(os.path.abspath(__file__))  # spares Flask a search for "app0"
     return tuple(flask.Flask(f"app{i}", root_path=root) for i in range(FLASK_APPS))
 
@@ -59,7 +59,7 @@ class FlaskWorld:
     """Three Flask apps, driven by the ``flask`` family's ops (see ``harness.flask_model``)."""
 
     def __init__(self) -> None:
-        self.flask = _flask()
+        self.flask = import_flask()
         self.apps = _apps()
         # Which worker pushed what: keyed by the in-house identity (task, greenlet or
         # thread), which the harness checks on every kind; dropped with the worker.
@@ -123,7 +123,8 @@ def forget_driver_contexts() -> None:
             stack.__release_local__()
 
 
-def _description() -> str:
+def describe() -> str:
+    """The target's description, with the installed Flask version."""
     try:
         return f"Flask app and request contexts over 3 apps (flask {version('flask')})"
     except PackageNotFoundError:
@@ -132,7 +133,7 @@ def _description() -> str:
 
 FLASK = Target(
     name="flask",
-    description=_description(),
+    description=describe(),
     factories={"flask": FlaskWorld},
     ops=frozenset(FLASK_OPS),
     reset=forget_driver_contexts,

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.runners.checkpoint import suspend_until
 from harness.targets.base import Target
-from harness.targets.dispatch import DispatchWorld, _description, _is_end, refuse_unless_begin
+from harness.targets.dispatch import DispatchWorld, describe, is_request_end, refuse_unless_begin
 from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 
 #: Seconds any one wait may take (the server reaching a checkpoint, a response).
@@ -163,7 +163,7 @@ class ServedDispatchWorld(DispatchWorld):
                 raise RuntimeError("the server's view never reached its checkpoint") from None
             inside = _INSIDE.set(True)
             try:
-                suspended = suspend_until(Observation.returned(before), resumes=_is_end)
+                suspended = suspend_until(Observation.returned(before), resumes=is_request_end)
             finally:
                 _INSIDE.reset(inside)
                 self.server.release(checkpoint.released)
@@ -180,7 +180,7 @@ class ServedDispatchWorld(DispatchWorld):
 def _served_target(kind: str) -> Target:
     return Target(
         name=f"flask-dispatch-{kind}-server",
-        description=_description().replace(
+        description=describe().replace(
             "DispatcherMiddleware", f"DispatcherMiddleware, served by a real {kind} server"
         ),
         factories={"dispatch": lambda: ServedDispatchWorld(kind)},
