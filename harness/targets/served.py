@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextvars
 import http.client
+import inspect
 import itertools
 import logging
 import queue
@@ -86,7 +87,10 @@ class _Server:
             self.port = server.server_port
             self._stop = server.shutdown
             ready.set()
-            server.serve_forever(poll_interval=0.05)
+            if "poll_interval" in inspect.signature(server.serve_forever).parameters:
+                server.serve_forever(poll_interval=0.05)  # a prompt shutdown
+            else:
+                server.serve_forever()  # werkzeug < 2.0
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread (bounded)."""
