@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.compare import Divergence
@@ -66,6 +66,15 @@ class Baseline:
 
     def __bool__(self) -> bool:
         return bool(self.entries)
+
+    def to_list(self) -> list[dict[str, str]]:
+        """The entries as plain dicts (JSON-able, e.g. for a child process)."""
+        return [asdict(entry) for entry in self.entries]
+
+    @classmethod
+    def from_list(cls, entries: Iterable[dict[str, str]]) -> Baseline:
+        """Inverse of :meth:`to_list`."""
+        return cls(KnownDivergence(**entry) for entry in entries)
 
 
 def known_reason(baseline: Baseline | None, divergence: Divergence) -> str | None:

@@ -190,7 +190,7 @@ def fuzz(
             check_unsupported=check_unsupported,
             isolate=isolate,
             dry_run=dry_run,
-            baseline_files=sorted({entry.source for entry in baseline.entries}) if baseline else [],
+            baseline=baseline.to_list() if baseline else [],
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 

@@ -250,6 +250,16 @@ def test_a_known_divergence_is_reported_as_known_and_the_run_goes_on():
     assert result.verdict == "diverges" and result.divergence.kind()[0] != "get"
 
 
+@pytest.mark.slow
+def test_a_baseline_made_in_code_reaches_the_patched_child():
+    name = "mutant-delete-missing-silent-local"
+    silent_delete = KnownDivergence(name, "delete", "raised AttributeError", "returned", "deletes are silent")
+    result = fuzz(
+        get_target(name), ["patched"], max_examples=100, database=None, baseline=Baseline([silent_delete])
+    )
+    assert result.verdict == "known" and result.known == "deletes are silent"
+
+
 def test_known_divergences_do_not_fail_the_cli_but_new_ones_do(tmp_path):
     (tmp_path / "known.toml").write_text(
         '[[known]]\ntarget = "mutant-delete-missing-silent-local"\nop = "delete"\n'

@@ -98,13 +98,12 @@ def child_main() -> None:
             observations = run_trace(trace, target, request["step_timeout"])
             answer: dict[str, Any] = {"observations": [obs.to_dict() for obs in observations]}
         else:
-            from harness.baseline import load_baseline
+            from harness.baseline import Baseline
             from harness.fuzzer import fuzz
             from harness.progress import ProgressLine
 
             options = dict(request["options"])
-            files = options.pop("baseline_files", [])
-            options["baseline"] = load_baseline(files) if files else None
+            options["baseline"] = Baseline.from_list(options["baseline"]) or None
             progress = ProgressLine(f"{target.name} [patched]")
             result = fuzz(target, request["kinds"], progress=progress, **options)
             progress.close(result.verdict)
