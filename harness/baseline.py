@@ -107,6 +107,11 @@ def load_baseline(paths: Iterable[str | Path]) -> Baseline:
     return Baseline(entries)
 
 
+def builtin_paths() -> list[Path]:
+    """The baseline files shipped with the harness (``harness/baselines/*.toml``)."""
+    return sorted(BUILTIN_DIRECTORY.glob("*.toml"))
+
+
 def builtin_baseline() -> Baseline:
-    """The baselines shipped with the harness (``harness/baselines/*.toml``)."""
-    return load_baseline(sorted(BUILTIN_DIRECTORY.glob("*.toml")))
+    """The baselines shipped with the harness."""
+    return load_baseline(builtin_paths())

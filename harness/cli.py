@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import environment, report
-from harness.baseline import BUILTIN_DIRECTORY, load_baseline
+from harness.baseline import builtin_paths, load_baseline
 from harness.bench import SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
 from harness.compare import first_divergence, format_table
@@ -245,7 +245,7 @@ def _fuzz(args: argparse.Namespace) -> int:
     if args.junit_xml:
         report.prepare_directory(Path(args.junit_xml).parent)
     database = open_database("none" if args.no_database else args.database)
-    builtin = [] if args.no_baseline else sorted(BUILTIN_DIRECTORY.glob("*.toml"))
+    builtin = [] if args.no_baseline else builtin_paths()
     args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
     if args.share_traces:
         results = [

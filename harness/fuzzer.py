@@ -226,8 +226,9 @@ def fuzz(
         derandomize=derandomize,
         seed=seed,
     )
-    outcome = loop.run(property_, state, max_examples=max_examples, seconds=seconds, progress=progress)
-    divergence, flaky = outcome
+    divergence, flaky = loop.run(
+        property_, state, max_examples=max_examples, seconds=seconds, progress=progress
+    )
     reason = None
     if divergence is None and known:
         divergence, reason = known[0]
