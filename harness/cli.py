@@ -1,7 +1,8 @@
 """Command line: ``python -m harness fuzz | replay | shrink | targets | selftest | report``.
 
 Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
-(one line on stderr naming the problem, never a traceback).
+(one line on stderr naming the problem, never a traceback), 3 on an internal error
+(a bug in the harness: one line, then the traceback), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from harness.targets import all_targets, get_target, mutant_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
 
-EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -208,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in the harness: not exit 1, which means "diverges"
+        summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        print(f"harness: internal error: {summary} (a bug in the harness; traceback below)", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
 
 
 def _split(text: str, universe: Sequence[str], what: str) -> list[str]:

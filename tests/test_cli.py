@@ -165,3 +165,17 @@ def test_shrink_a_long_hand_written_trace(tmp_path):
     # a trace that does not diverge has nothing to shrink
     (tmp_path / "ok.json").write_text(json.dumps({**trace, "steps": steps[:2]}))
     assert harness("shrink", "ok.json", "--target", "seed-local", cwd=tmp_path).returncode == 0
+
+
+def test_an_internal_error_exits_3_with_a_summary_then_the_traceback(monkeypatch, capsys):
+    """Exit 1 means "a divergence": a bug in the harness itself must not look like one."""
+    from harness import cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setitem(cli._COMMANDS, "targets", broken)
+    assert cli.main(["targets"]) == 3
+    first, rest = capsys.readouterr().err.split("\n", 1)
+    assert first == "harness: internal error: KeyError: 'boom' (a bug in the harness; traceback below)"
+    assert rest.startswith("Traceback (most recent call last):") and "in broken" in rest
