@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import environment, report
+from harness import environment, interrupt, report
 from harness.baseline import builtin_paths, load_baseline
 from harness.bench import SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
@@ -176,45 +174,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TERMINATED = threading.Event()
-
-
-def _terminate(signum: int, frame: object) -> None:
-    # SIGTERM stops like Ctrl-C: examples already saved stay saved. The exception can land
-    # where Python ignores it (seen: inside a gc callback), so the flag is checked again
-    # after every example by _stop_if_terminated.
-    _TERMINATED.set()
-    raise KeyboardInterrupt
-
-
-def _stop_if_terminated() -> None:
-    if _TERMINATED.is_set():
-        raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status.
 
-    SIGTERM and Ctrl-C end the run at once with status 130: a divergence found so far
-    is already in the example database, and report files are written atomically, so
-    they are whole or absent.
+    SIGTERM and Ctrl-C end the run at once with status 130 (see :mod:`harness.interrupt`):
+    a divergence found so far is already in the example database, and report files are
+    written atomically, so they are whole or absent.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
-        args = _parser().parse_args(argv)
-        return _COMMANDS[args.command](args)
-    except InvalidArgument as exc:
-        print(f"harness: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug in the harness: not exit 1, which means "diverges"
-        summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        print(f"harness: internal error: {summary} (a bug in the harness; traceback below)", file=sys.stderr)
-        traceback.print_exc()
-        return EXIT_INTERNAL
+    with interrupt.handled():
+        try:
+            interrupt.stop_if_interrupted()  # a signal whose exception was lost during start-up
+            args = _parser().parse_args(argv)
+            return _COMMANDS[args.command](args)
+        except InvalidArgument as exc:
+            print(f"harness: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("harness: interrupted", file=sys.stderr)
+            return interrupt.EXIT_INTERRUPTED
+        except Exception as exc:  # a bug in the harness: not exit 1, which means "diverges"
+            summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            print(
+                f"harness: internal error: {summary} (a bug in the harness; traceback below)", file=sys.stderr
+            )
+            traceback.print_exc()
+            return EXIT_INTERNAL
 
 
 def _split(text: str, universe: Sequence[str], what: str) -> list[str]:
@@ -277,7 +261,7 @@ def _fuzz(args: argparse.Namespace) -> int:
 def _fuzz_one(
     args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples, database
 ) -> FuzzResult:
-    _stop_if_terminated()
+    interrupt.stop_if_interrupted()
     reporter = ProgressLine(
         f"{target.name} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
     )
@@ -293,11 +277,11 @@ def _fuzz_one(
 
 
 def _interruptible(reporter: ProgressLine):
-    """A progress callback that shows progress and stops the run once SIGTERM arrived."""
+    """A progress callback that shows progress and stops the run once a signal arrived."""
 
     def progress(state) -> None:
         reporter(state)
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
 
     return progress
 
@@ -333,7 +317,7 @@ def _fuzz_shared(
             for target in members:
                 results[target.name] = _fuzz_one(args, directory, target, kinds, max_examples, database)
             continue
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
         names = ", ".join(target.name for target in members)
         reporter = ProgressLine(
             f"{names} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
@@ -479,7 +463,7 @@ def _bench(args: argparse.Namespace) -> int:
     config = BenchConfig.quick() if args.quick else BenchConfig()
 
     def say(line: str) -> None:
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
         print(line, flush=True)
 
     data = run_benchmarks(config, sections, root=Path.cwd(), say=say)
