@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
@@ -192,38 +193,89 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
 
 
 def _files_of(result_path: Path) -> set[str]:
-    try:
-        old = json.loads(result_path.read_text(encoding="utf-8"))
-        return {name for key, name in old.get("files", {}).items() if key != "id"}
-    except (OSError, ValueError, AttributeError):
+    """The divergence files the result at ``result_path`` names (none if unreadable)."""
+    old = read_result(result_path)
+    if old is None or "files" not in old:
         return set()
+    return {old["files"][key] for key in _PAGE_KEYS}
 
 
-_RESULT_KEYS = {"target": str, "kinds": list, "verdict": str, "examples": int, "seconds": (int, float)}
+#: Larger than any result this harness writes (a shrunk trace and its observations).
+_MAX_RESULT_BYTES = 16 * 2**20
+_VERDICTS = ("conforms", "diverges", "known", "unsupported")
 _PAGE_KEYS = ("page", "text", "trace", "reproducer")
 
 
+def read_result(path: Path) -> dict[str, Any] | None:
+    """The result JSON at ``path``, or ``None`` if it is not one this version can use:
+    not a regular file, too large, not UTF-8 JSON, or any field the index or a re-run
+    reads missing or of the wrong type (see :func:`_usable`). Never raises for what
+    the file holds."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_RESULT_BYTES:
+            return None
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # ValueError: bad UTF-8 or JSON
+        return None
+    return data if _usable(data) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_divergence_file(name: Any) -> bool:
+    """A path this harness writes: ``divergences/<file>``, nothing that leaves that folder."""
+    if not isinstance(name, str) or "\\" in name or "\0" in name:
+        return False
+    parts = PurePosixPath(name).parts
+    return len(parts) == 2 and parts[0] == "divergences" and parts[1] not in (".", "..")
+
+
 def _usable(data: Any) -> bool:
-    """Whether ``data`` is a result of this schema with every field the index uses."""
+    """Whether ``data`` is a result of this schema with every field the index and a
+    re-run use, each of the type they use."""
     if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA:
         return False
-    if not all(isinstance(data.get(key), kind) for key, kind in _RESULT_KEYS.items()):
+    if not (
+        isinstance(data.get("target"), str)
+        and _is_strings(data.get("kinds"))
+        and data["kinds"]
+        and data.get("verdict") in _VERDICTS
+        and isinstance(data.get("examples"), int)
+        and _is_number(data.get("seconds"))
+        and _is_number(data.get("finished", 0))
+        and 0 <= data.get("finished", 0) < 2**33  # time.localtime can show it
+        and isinstance(data.get("flaky", False), bool)
+        and _is_strings(data.get("unsupported", []))
+        and isinstance(data.get("known"), (str, type(None)))
+    ):
+        return False
+    contracts = data.get("contracts", {})
+    if not (isinstance(contracts, dict) and all(isinstance(rule, str) for rule in contracts.values())):
         return False
     if data["verdict"] in ("diverges", "known"):
-        files = data.get("files")
-        return isinstance(files, dict) and all(isinstance(files.get(key), str) for key in _PAGE_KEYS)
+        files, divergence = data.get("files"), data.get("divergence")
+        return (
+            isinstance(files, dict)
+            and all(_is_divergence_file(files.get(key)) for key in _PAGE_KEYS)
+            and isinstance(divergence, dict)
+            and isinstance(divergence.get("signature"), str)
+        )
     return True
 
 
 def load_results(directory: Path) -> list[dict[str, Any]]:
-    """Every readable result JSON under ``directory`` (recursively), newest first."""
+    """Every usable result JSON under ``directory`` (recursively), newest first; each
+    other ``results/*.json`` is skipped with a warning on stderr."""
     results = []
     for path in sorted(directory.rglob("results/*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = None
-        if not _usable(data):
+        data = read_result(path)
+        if data is None:
             print(f"harness: skipping {path}: not a result this version can read", file=sys.stderr)
             continue
         data["_base"] = os.path.relpath(path.parent.parent, directory)

@@ -189,3 +189,69 @@ def test_index_skips_results_it_cannot_read(tmp_path, found, capsys):
     index = report.write_index(tmp_path).read_text()
     assert "seed-local" in index and ">x<" not in index
     assert capsys.readouterr().err.count("skipping") == 2
+
+
+def _changed(**fields):
+    return lambda good: json.dumps({**good, **fields}).encode()
+
+
+#: What a truncated, hostile or foreign results/*.json can hold, made from a good one.
+HOSTILE = {
+    "not UTF-8": lambda good: b"\xff\xfe" + json.dumps(good).encode(),
+    "truncated": lambda good: json.dumps(good).encode()[:200],
+    "deeply nested": lambda good: b"[" * 200_000 + b"]" * 200_000,
+    "a list": lambda good: json.dumps([good]).encode(),
+    "kinds not strings": _changed(kinds=[1, 2]),
+    "kinds empty": _changed(kinds=[]),
+    "target not a string": _changed(target=["seed-local"]),
+    "unknown verdict": _changed(verdict="pwned"),
+    "examples a string": _changed(examples="many"),
+    "seconds a string": _changed(seconds="fast"),
+    "finished a string": _changed(finished="yesterday"),
+    "finished out of range": _changed(finished=1e300),
+    "files a list": _changed(files=["divergences/x.html"]),
+    "file names numbers": _changed(files={"page": 1, "text": 2, "trace": 3, "reproducer": 4}),
+    "file names outside": _changed(
+        files={key: "../victim.txt" for key in ("page", "text", "trace", "reproducer")}
+    ),
+    "divergence a string": _changed(divergence="oops"),
+    "signature missing": _changed(divergence={}),
+    "contracts a list": _changed(contracts=["thread"]),
+    "contract rules numbers": _changed(contracts={"greenlet": 1}),
+    "unsupported a number": _changed(unsupported=3),
+    "flaky a string": _changed(flaky="no"),
+    "known a list": _changed(known=["why"]),
+}
+
+
+@pytest.mark.parametrize("shape", HOSTILE)
+def test_a_malformed_result_is_skipped_with_a_warning_and_breaks_nothing(tmp_path, found, capsys, shape):
+    """``report`` and every later ``fuzz`` go on past one bad results file: the index
+    skips it with one warning, and a re-run of its cell neither crashes on it nor
+    deletes anything it names."""
+    directory = tmp_path / "reports"
+    target = get_target(found.target)
+    good = report.write_result(directory, found, target)
+    cell = directory / "results" / "seed-local--greenlet.json"
+    (directory / "results" / "bad.json").write_bytes(HOSTILE[shape](good))
+    index = report.write_index(directory).read_text()
+    assert index.count(">seed-local<") == 1 and found.divergence.signature() in index
+    assert (
+        capsys.readouterr().err
+        == f"harness: skipping {directory / 'results' / 'bad.json'}: not a result this version can read\n"
+    )
+    # the same shape as the previous result of the cell a run rewrites
+    victim = directory / "victim.txt"
+    victim.write_text("keep me")
+    cell.write_bytes(HOSTILE[shape](good))
+    report.write_result(directory, found, target)
+    assert victim.read_text() == "keep me"
+    assert report.load_results(directory)[0]["verdict"] == "diverges"
+
+
+def test_a_result_path_that_is_not_a_regular_file_is_skipped(tmp_path, found, capsys):
+    report.write_result(tmp_path, found, get_target(found.target))
+    (tmp_path / "results" / "dir.json").mkdir()
+    os.mkfifo(tmp_path / "results" / "fifo.json")  # reading it would block forever
+    assert [r["target"] for r in report.load_results(tmp_path)] == ["seed-local"]
+    assert capsys.readouterr().err.count("skipping") == 2
