@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
 from harness.fuzzer import FuzzResult, fuzz
 from harness.junit import write_junit
+from harness.paths import writable_file
 from harness.profiles import PROFILES
 from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
@@ -57,9 +59,9 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
     return value
 
 
@@ -234,7 +236,7 @@ def _fuzz(args: argparse.Namespace) -> int:
         max_examples = 100
     directory = report.prepare_directory(args.reports)
     if args.junit_xml:
-        report.prepare_directory(Path(args.junit_xml).parent)
+        writable_file(args.junit_xml, "--junit-xml")
     database = open_database("none" if args.no_database else args.database)
     builtin = [] if args.no_baseline else builtin_paths()
     args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
@@ -402,7 +404,7 @@ def _shrink(args: argparse.Namespace) -> int:
     target = get_target(args.target, args.family)
     trace = _load_trace(args.trace)
     _check_families(trace, target)
-    output = Path(args.output) if args.output else Path(args.trace).with_suffix(".min.json")
+    output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
     divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate)
     if divergence is None:

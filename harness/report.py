@@ -33,8 +33,8 @@ import jinja2
 
 from harness import environment
 from harness.compare import Divergence
-from harness.errors import InvalidArgument
 from harness.model import FRESH
+from harness.paths import writable_directory
 from harness.reproducer import reproducer_source
 from harness.targets.base import Target
 from harness.trace import WORKER_KINDS
@@ -53,16 +53,7 @@ TEMPLATES = jinja2.Environment(
 
 def prepare_directory(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` if needed and check it is writable; raise :class:`InvalidArgument` if not."""
-    directory = Path(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        raise InvalidArgument(
-            f"report directory {str(directory)!r} is not writable: {exc.strerror}"
-        ) from None
-    return directory
+    return writable_directory(path, "report directory")
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -119,22 +119,55 @@ def test_targets_lists_builtins(tmp_path):
         (["fuzz", "--target", "nope"], "unknown target 'nope'"),
         (["fuzz", "--kinds", "thread,fiber"], "unknown worker kind 'fiber'"),
         (["fuzz", "--max-examples", "0"], "must be positive"),
-        (["fuzz", "--seconds", "-1"], "must be positive"),
+        (["fuzz", "--seconds", "-1"], "must be a finite positive number, got -1"),
         (["fuzz", "--reports", "/proc/nope/reports"], "is not writable"),
         (["replay", "missing.json", "--target", "seed-local"], "cannot read trace"),
         (["replay", "bad.json", "--target", "seed-local"], "not valid JSON"),
         (["replay", "old.json", "--target", "seed-local"], "unsupported trace version 0"),
         (["replay", "old.json", "--target", "nope"], "unknown target"),
         (["frobnicate"], "invalid choice"),
+        # checked before any work starts
+        (["fuzz", "--step-timeout", "inf"], "must be a finite positive number, got inf"),
+        (["fuzz", "--step-timeout", "nan"], "must be a finite positive number, got nan"),
+        (["fuzz", "--step-timeout", "-0.5"], "must be a finite positive number, got -0.5"),
+        (["fuzz", "--seconds", "inf"], "must be a finite positive number, got inf"),
+        (["replay", "t.json", "--target", "seed-local", "--step-timeout", "inf"], "finite"),
+        (["fuzz", "--junit-xml", "adir"], "--junit-xml 'adir' is a directory"),
+        (["fuzz", "--junit-xml", "/proc/nope/junit.xml"], "is not writable"),
+        (
+            ["shrink", "t.json", "--target", "seed-local", "--output", "adir"],
+            "--output 'adir' is a directory",
+        ),
+        (["shrink", "t.json", "--target", "seed-local", "--output", "/proc/nope/m.json"], "is not writable"),
+        (["fuzz", "--database", "afile"], "example database 'afile' is not a directory"),
+        (["fuzz", "--database", "afile/examples"], "example database 'afile/examples' is not writable"),
+        (["fuzz", "--database", ""], "example database is an empty path"),
+        (["fuzz", "--reports", "afile"], "report directory 'afile' is not a directory"),
+        (["bench", "--reports", "afile"], "report directory 'afile' is not a directory"),
+        (["fuzz", "--target", "seed-local", "--family", "stack"], "--family is for module:factory targets"),
+        (
+            ["replay", "t.json", "--target", "seed-local", "--family", "local"],
+            "--family is for module:factory",
+        ),
+        (["fuzz", "--baseline", "latin1.toml"], "baseline 'latin1.toml' is not valid TOML"),
+        (["fuzz", "--baseline", "numbers.toml"], "baseline 'numbers.toml': entry 1 must be a table"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "old.json").write_text('{"version": 0}')
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "latin1.toml").write_bytes('[[known]]\nreason = "caf\xe9"\n'.encode("latin-1"))
+    (tmp_path / "numbers.toml").write_text("known = [1, 2]\n")
+    trace = Trace(
+        ("main", "greenlet"), ("local",), (Step(0, Op("set", 0, "a", 1)), Step(1, Op("get", 0, "a")))
+    )
+    (tmp_path / "t.json").write_text(trace.to_json())
     run = harness(*args, cwd=tmp_path)
-    assert run.returncode == 2
+    assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
-    assert not (tmp_path / "reports" / "index.html").exists()
+    assert not [p for p in (tmp_path / "reports").rglob("*") if p.is_file()], "work was done"
 
 
 @pytest.mark.slow

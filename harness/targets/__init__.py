@@ -56,6 +56,8 @@ def get_target(name: str, family: str | None = None) -> Target:
     if there is no such target."""
     if ":" in name:
         return load_user_target(name, family)
+    if family is not None:
+        raise InvalidArgument(f"--family is for module:factory targets; {name!r} is built in")
     if name in _OPTIONAL:  # fails with an install hint when used without its package
         return next(target for target in _BUILTIN if target.name == name)
     targets = {**all_targets(), **mutant_targets(), **{t.name: t for t in inhouse.FAULTY_TARGETS}}
