@@ -31,7 +31,7 @@ from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.selftest import HEADER, KillRow, format_row, run_selftest
 from harness.shared import fuzz_shared, share_key
-from harness.targets import all_targets, get_target, mutant_targets
+from harness.targets import all_targets, get_target, mutant_targets, unavailable_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
 
@@ -229,6 +229,8 @@ def _kind_groups(values: list[str] | None) -> list[list[str]]:
 
 def _fuzz(args: argparse.Namespace) -> int:
     names = _split(args.target, list(all_targets()), "target")
+    if args.target.strip() == "all":
+        _note_unavailable()
     targets = [get_target(name, args.family) for name in names]
     groups = _kind_groups(args.kinds)
     max_examples = args.max_examples
@@ -258,6 +260,15 @@ def _fuzz(args: argparse.Namespace) -> int:
         write_junit(args.junit_xml, results)
         print(f"junit: {args.junit_xml}")
     return EXIT_DIVERGED if any(r.verdict == "diverges" for r in results) else EXIT_OK
+
+
+def _note_unavailable() -> None:
+    """One line on stderr per reason some built-in targets cannot run here."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in unavailable_targets().items():
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        print(f"harness: skipping {', '.join(names)}: unavailable here: {reason}", file=sys.stderr)
 
 
 def _fuzz_one(
@@ -437,6 +448,11 @@ def _check_families(trace: Trace, target) -> None:
 def _targets(args: argparse.Namespace) -> int:
     for name, target in all_targets().items():
         print(f"{name:16} {'+'.join(target.families):12} {target.description}")
+    unavailable = unavailable_targets()
+    if unavailable:
+        print("\nunavailable here:")
+        for name, reason in unavailable.items():
+            print(f"{name:16} {reason}")
     print("\nplanted-bug mutants (for 'selftest'; usable with --target):")
     for name, target in mutant_targets().items():
         print(f"  {name:38} {target.description}")

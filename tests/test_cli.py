@@ -212,3 +212,76 @@ def test_an_internal_error_exits_3_with_a_summary_then_the_traceback(monkeypatch
     first, rest = capsys.readouterr().err.split("\n", 1)
     assert first == "harness: internal error: KeyError: 'boom' (a bug in the harness; traceback below)"
     assert rest.startswith("Traceback (most recent call last):") and "in broken" in rest
+
+
+FLASK_ERROR = "__init__() got an unexpected keyword argument 'max_form_parts'"
+FLASK_TARGETS = ("flask", "flask-dispatch", "flask-dispatch-werkzeug-server", "flask-dispatch-gevent-server")
+
+
+@pytest.fixture
+def broken_packages(tmp_path):
+    """A Flask that cannot import (as Flask 3.1 beside werkzeug 2.1.2) and no asgiref,
+    simulated by packages earlier on the path than the installed ones."""
+    site = tmp_path / "site"
+    (site / "flask").mkdir(parents=True)
+    (site / "flask" / "__init__.py").write_text(f"raise TypeError({FLASK_ERROR!r})\n")
+    (site / "asgiref").mkdir()
+    (site / "asgiref" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'asgiref'\", name='asgiref')\n"
+    )
+
+    def run(*args):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), ROOT])}
+        return subprocess.run(
+            [sys.executable, "-m", "harness", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+def test_targets_lists_unavailable_targets_with_the_reason(broken_packages):
+    run = broken_packages("targets")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    unavailable = lines[lines.index("unavailable here:") + 1 :]
+    for name in FLASK_TARGETS:
+        assert any(line.split()[0] == name and FLASK_ERROR in line for line in unavailable), name
+    assert any(line.split()[0] == "asgiref-local" and "pip install" in line for line in unavailable), (
+        unavailable
+    )
+    assert "werkzeug-local" in run.stdout.split("unavailable here:")[0]
+
+
+@pytest.mark.slow
+def test_target_all_skips_unavailable_targets_with_a_note(tmp_path, broken_packages):
+    run = broken_packages("fuzz", "--target", "all", "--kinds", "greenlet", "--max-examples", "1")
+    assert run.returncode in (0, 1), run.stderr
+    assert "Traceback" not in run.stderr
+    notes = [line for line in run.stderr.splitlines() if line.startswith("harness: skipping")]
+    assert sorted(notes) == [
+        "harness: skipping asgiref-local: unavailable here: needs asgiref: pip install asgiref",
+        f"harness: skipping {', '.join(FLASK_TARGETS)}: unavailable here: Flask does not import here:"
+        f" TypeError: {FLASK_ERROR}",
+    ]
+    fuzzed = {path.name.split("--")[0] for path in (tmp_path / "reports" / "results").glob("*.json")}
+    assert "werkzeug-local" in fuzzed and not fuzzed & {*FLASK_TARGETS, "asgiref-local"}
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("flask", f"Flask does not import here: TypeError: {FLASK_ERROR}"),
+        ("flask-dispatch-gevent-server", "TypeError"),
+        ("asgiref-local", "needs asgiref: pip install"),
+    ],
+)
+def test_an_unavailable_target_by_name_is_bad_usage(broken_packages, name, reason):
+    run = broken_packages("fuzz", "--target", name, "--max-examples", "1")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and f"target {name!r} is unavailable here: " in run.stderr
+    assert reason in run.stderr
