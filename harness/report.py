@@ -2,7 +2,8 @@
 
 Layout under the reports directory::
 
-    results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned)
+    results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned; the
+                                       target's name made file-safe by file_slug)
     divergences/<id>.html              the divergence page: swimlanes, contract, environment
     divergences/<id>.txt               the trace table, signature and replay command
     divergences/<id>.trace.json        the shrunk trace, for ``python -m harness replay``
@@ -23,6 +24,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import shlex
 import sys
 import tempfile
 import time
@@ -32,12 +35,12 @@ from typing import Any
 import jinja2
 
 from harness import environment
-from harness.compare import Divergence
+from harness.compare import Divergence, used_objects
 from harness.model import FRESH
 from harness.paths import writable_directory
 from harness.reproducer import reproducer_source
 from harness.targets.base import Target
-from harness.trace import WORKER_KINDS
+from harness.trace import WORKER_KINDS, Trace
 
 RESULT_SCHEMA = 1
 _UMASK = os.umask(0o022)
@@ -70,16 +73,50 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_slug(name: str) -> str:
+    """``name`` as part of a file name safe on every system and in a relative URL (only
+    letters, digits, ``.``, ``_``, ``-``): ``name`` itself when it already is; otherwise
+    with a digest of ``name`` appended, so two names never share a slug."""
+    slug = _UNSAFE.sub("-", name).strip(".-")
+    if slug == name:
+        return name
+    return f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def divergence_id(divergence: Divergence) -> str:
-    """A stable name for a divergence: the target and a digest of its trace."""
+    """A stable, file-name-safe name for a divergence: the target and a digest of its trace."""
     digest = hashlib.sha1(divergence.trace.to_json(indent=None).encode()).hexdigest()[:10]
-    return f"{divergence.target}-{digest}"
+    return f"{file_slug(divergence.target)}-{digest}"
 
 
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
-    """The shell command that replays ``divergence`` from its saved trace."""
-    family = f" --family {divergence.trace.objects[0]}" if ":" in divergence.target else ""
-    return f"python -m harness replay {trace_path} --target {divergence.target}{family}"
+    """The shell command that replays ``divergence`` from its saved trace (quoted for a POSIX shell)."""
+    words = ["python", "-m", "harness", "replay", str(trace_path), "--target", divergence.target]
+    if ":" in divergence.target:
+        words += ["--family", divergence.trace.objects[0]]
+    return shlex.join(words)
+
+
+def worker_starts(trace: Trace) -> dict[int, int]:
+    """The step at which each worker starts (is spawned; main: its first step), by worker."""
+    return trace.first_steps()
+
+
+def worker_ends(trace: Trace) -> dict[int, int]:
+    """The step after which each worker ends (is joined; main: its last step), by worker."""
+    return trace.last_steps()
+
+
+def _span(trace: Trace, worker: int) -> str:
+    """When ``worker`` started and ended, e.g. ``started at step 1, ended after step 3``: a
+    finished thread's ident reused by a later one only shows with this."""
+    start, end = worker_starts(trace).get(worker), worker_ends(trace).get(worker)
+    if start is None or end is None:
+        return "no steps"
+    return f"started at step {start}, ended after step {end}"
 
 
 def write_divergence(
@@ -108,6 +145,11 @@ def write_divergence(
         f"contract: {contracts}\n"
         f"divergence at step {divergence.index}: {divergence.signature()}\n"
         + (f"known divergence: {known}\n" if known else "")
+        + "workers:\n"
+        + "".join(
+            f"  {divergence.trace.worker_label(worker)}: {_span(divergence.trace, worker)}\n"
+            for worker in range(len(divergence.trace.workers))
+        )
         + "\n"
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
@@ -152,7 +194,16 @@ def render_page(
         description=target.description,
         contracts=contracts,
         kinds=kinds,
-        lanes=[trace.worker_label(worker) for worker in range(len(trace.workers))],
+        lanes=[
+            {
+                "label": trace.worker_label(worker),
+                "span": _span(trace, worker),
+                "start": worker_starts(trace).get(worker, len(trace.steps)),
+                "end": worker_ends(trace).get(worker, -1),
+            }
+            for worker in range(len(trace.workers))
+        ],
+        objects=[(index, trace.objects[index]) for index in used_objects(trace)],
         rows=rows,
         replay=replay_command(divergence, trace_path),
         reproducer_href=script_path.name,
@@ -175,7 +226,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
         data["files"] = write_divergence(
             directory, result.divergence, target, result.kinds, data["environment"], result.known
         )
-    path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
+    path = directory / "results" / f"{file_slug(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")
     for name in stale - set(data.get("files", {}).values()):
