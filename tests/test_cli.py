@@ -285,3 +285,61 @@ def test_an_unavailable_target_by_name_is_bad_usage(broken_packages, name, reaso
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1 and f"target {name!r} is unavailable here: " in run.stderr
     assert reason in run.stderr
+
+
+def test_version_prints_the_installed_version(tmp_path):
+    from importlib.metadata import version
+
+    run = harness("--version", cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout == f"python -m harness {version('local-harness')}\n"
+
+
+def test_help_is_plain_text_lists_every_command_and_the_exit_statuses(tmp_path):
+    from harness import cli
+
+    run = harness("--help", cwd=tmp_path)
+    assert run.returncode == 0 and "``" not in run.stdout
+    commands = run.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
+    assert set(commands) == set(cli._COMMANDS) and "bench" in commands
+    for status in ("0 ", "1 ", "2 ", "3 ", "130 "):
+        assert f"\n  {status}" in run.stdout, status
+    for name, sub in cli._parser()._subparsers._group_actions[0].choices.items():
+        assert "``" not in sub.format_help(), name
+
+
+def test_help_shows_every_default(tmp_path):
+    """Each option that takes a value says what it is when not given."""
+    from harness import cli
+
+    for name, sub in cli._parser()._subparsers._group_actions[0].choices.items():
+        formatter = sub.formatter_class(prog=name)
+        for action in sub._actions:
+            if action.nargs == 0 or action.required:  # flags (--help, --isolate), the trace, --target
+                continue
+            assert "(default" in formatter._get_help_string(action), f"{name} {action.dest}"
+            if action.default is not None:
+                assert f"(default: {action.default})" in " ".join(sub.format_help().split()), action.dest
+
+
+def test_targets_columns_line_up_whatever_the_name_lengths(tmp_path):
+    from harness.targets import all_targets, mutant_targets
+
+    run = harness("targets", cwd=tmp_path)
+    assert run.returncode == 0 and "``" not in run.stdout
+    targets = {**all_targets(), **mutant_targets()}
+    starts = set()
+    for line in run.stdout.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if name in targets:
+            starts.add(line.index(" " + targets[name].description.split()[0]))
+    assert len(starts) == 1, run.stdout
+
+
+@pytest.mark.slow
+def test_selftest_with_a_small_budget_says_survivors_may_need_more_examples(tmp_path):
+    run = harness("selftest", "--max-examples", "2", cwd=tmp_path)
+    assert run.returncode == 1 and "SURVIVED" in run.stdout
+    assert (
+        "hint: --max-examples 2 is below the default 1000: a survivor may only need more examples"
+        in run.stdout
+    )
