@@ -92,12 +92,14 @@ def load_baseline(paths: Iterable[str | Path]) -> Baseline:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InvalidArgument(f"baseline {str(path)!r}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or bytes that are not UTF-8
             raise InvalidArgument(f"baseline {str(path)!r} is not valid TOML: {exc}") from None
         known = data.get("known", [])
         if not isinstance(known, list):
             raise InvalidArgument(f"baseline {str(path)!r}: 'known' must be an array of tables ([[known]])")
         for number, entry in enumerate(known, 1):
+            if not isinstance(entry, dict):
+                raise InvalidArgument(f"baseline {str(path)!r}: entry {number} must be a table ([[known]])")
             missing = [name for name in _FIELDS if not isinstance(entry.get(name), str)]
             if missing:
                 raise InvalidArgument(

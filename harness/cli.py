@@ -1,20 +1,22 @@
-"""Command line: ``python -m harness fuzz | replay | shrink | targets | selftest | report``.
+"""Command line: python -m harness fuzz | replay | shrink | targets | selftest | bench | report.
 
 Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
-(one line on stderr naming the problem, never a traceback).
+(one line on stderr naming the problem, never a traceback), 3 on an internal error
+(a bug in the harness: one line, then the traceback), 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
+import math
 import sys
-import threading
+import traceback
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from harness import environment, report
+from harness import environment, interrupt, report
 from harness.baseline import builtin_paths, load_baseline
 from harness.bench import SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
@@ -24,16 +26,17 @@ from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
 from harness.fuzzer import FuzzResult, fuzz
 from harness.junit import write_junit
+from harness.paths import writable_file
 from harness.profiles import PROFILES
 from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
-from harness.selftest import HEADER, KillRow, format_row, run_selftest
+from harness.selftest import HEADER, SELFTEST_EXAMPLES, KillRow, format_row, run_selftest
 from harness.shared import fuzz_shared, share_key
-from harness.targets import all_targets, get_target, mutant_targets
+from harness.targets import all_targets, get_target, mutant_targets, unavailable_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
 
-EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,39 +60,79 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
     return value
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help showing each option's default (unless none, or stated in the help itself),
+    with the description and epilog kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "(default" in help_text:
+            return help_text
+        return super()._get_help_string(action)
+
+
+DESCRIPTION = (
+    "Fuzz context-local storage (werkzeug Local/LocalStack, Flask contexts, threading.local,\n"
+    "gevent.local, asgiref, contextvars, your own) against a reference model, on threads,\n"
+    "greenlets, gevent, asyncio and gevent-patched threads; shrink and report divergences."
+)
+EPILOG = """exit status:
+  0    nothing diverged (or only known divergences)
+  1    a divergence was found (fuzz, replay, shrink), or a mutant survived (selftest)
+  2    bad usage: one line on stderr naming the problem
+  3    an internal error (a bug in the harness): one line, then the traceback
+  130  interrupted (Ctrl-C or SIGTERM)
+"""
+
+
+def _version() -> str:
+    try:
+        return version("local-harness")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="python -m harness", description=DESCRIPTION, epilog=EPILOG, formatter_class=_HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    fuzz_cmd = commands.add_parser("fuzz", help="fuzz targets and report divergences")
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, formatter_class=_HelpFormatter, **kwargs)
+
+    fuzz_cmd = command("fuzz", help="fuzz targets and report divergences")
     fuzz_cmd.add_argument("--target", default="all", help="target name(s), comma-separated, or 'all'")
     fuzz_cmd.add_argument(
         "--kinds",
         action="append",
         help=f"worker kinds to draw from, mixed, comma-separated ({', '.join(WORKER_KINDS)});"
         " or 'all': one run per kind. Repeat for several runs (one matrix column each)."
-        f" Default: {','.join(DEFAULT_KINDS)}",
+        f" (default: {','.join(DEFAULT_KINDS)})",
     )
-    fuzz_cmd.add_argument("--max-examples", type=_positive_int, help="examples per target")
-    fuzz_cmd.add_argument("--seconds", type=_positive_float, help="time budget per target")
-    fuzz_cmd.add_argument("--max-steps", type=_positive_int, default=40, help="longest trace (default 40)")
     fuzz_cmd.add_argument(
-        "--max-workers", type=_positive_int, default=4, help="most workers, main included (default 4)"
+        "--max-examples", type=_positive_int, help="examples per target (default: 100, none with --seconds)"
     )
+    fuzz_cmd.add_argument("--seconds", type=_positive_float, help="time budget per target (default: none)")
+    fuzz_cmd.add_argument("--max-steps", type=_positive_int, default=40, help="longest trace")
+    fuzz_cmd.add_argument("--max-workers", type=_positive_int, default=4, help="most workers, main included")
     fuzz_cmd.add_argument(
         "--profile",
         choices=PROFILES,
         help="Hypothesis settings profile (default: $HYPOTHESIS_PROFILE or dev)",
     )
-    fuzz_cmd.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    fuzz_cmd.add_argument("--reports", default="reports", help="report directory")
     fuzz_cmd.add_argument(
-        "--family", choices=("local", "stack"), help="for a module:factory target: force the family"
+        "--family",
+        choices=("local", "stack"),
+        help="for a module:factory target: force the family (default: detected)",
     )
     fuzz_cmd.add_argument(
         "--isolate", action="store_true", help="run each replay in a child process: crashes are reported"
@@ -102,10 +145,13 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_cmd.add_argument(
         "--database",
         default="default",
-        help="example database: 'default' (.hypothesis/), 'none', a directory, or redis://host:port/db",
+        help="example database: 'default' (.hypothesis/examples), 'none', a directory, or"
+        " redis://host:port/db",
     )
     fuzz_cmd.add_argument("--no-database", action="store_true", help="same as --database none")
-    fuzz_cmd.add_argument("--junit-xml", metavar="PATH", help="also write the results as JUnit XML")
+    fuzz_cmd.add_argument(
+        "--junit-xml", metavar="PATH", help="also write the results as JUnit XML (default: none)"
+    )
     fuzz_cmd.add_argument(
         "--share-traces",
         action="store_true",
@@ -117,10 +163,12 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="FILE",
         help="a TOML file of known divergences (reported as known, not failing); repeatable;"
-        " added to the built-in ones",
+        " added to the built-in ones (default: the built-in ones only)",
     )
     fuzz_cmd.add_argument("--no-baseline", action="store_true", help="ignore the built-in baselines")
-    fuzz_cmd.add_argument("--seed", type=int, help="seed the generation: the run repeats itself exactly")
+    fuzz_cmd.add_argument(
+        "--seed", type=int, help="seed the generation: the run repeats itself exactly (default: random)"
+    )
     fuzz_cmd.add_argument(
         "--step-timeout",
         type=_positive_float,
@@ -132,11 +180,20 @@ def _parser() -> argparse.ArgumentParser:
     one_trace = _Parser(add_help=False)
     one_trace.add_argument("trace", help="a trace JSON file (or a divergence/result JSON holding one)")
     one_trace.add_argument("--target", required=True, help="target name or module:factory")
-    one_trace.add_argument("--family", choices=("local", "stack"), help="for a module:factory target")
-    one_trace.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT)
+    one_trace.add_argument(
+        "--family",
+        choices=("local", "stack"),
+        help="for a module:factory target: force the family (default: detected)",
+    )
+    one_trace.add_argument(
+        "--step-timeout",
+        type=_positive_float,
+        default=DEFAULT_STEP_TIMEOUT,
+        help="per-step watchdog, seconds",
+    )
     one_trace.add_argument("--isolate", action="store_true", help="replay in child processes")
 
-    replay = commands.add_parser("replay", parents=[one_trace], help="replay one trace and print the table")
+    replay = command("replay", parents=[one_trace], help="replay one trace and print the table")
     replay.add_argument(
         "--repeat",
         type=_positive_int,
@@ -144,70 +201,61 @@ def _parser() -> argparse.ArgumentParser:
         help="replay N times and check the observations are identical",
     )
 
-    shrink = commands.add_parser(
-        "shrink", parents=[one_trace], help="minimise a failing trace; write it and its report"
-    )
+    shrink = command("shrink", parents=[one_trace], help="minimise a failing trace; write it and its report")
     shrink.add_argument("--output", help="where to write the minimal trace (default: TRACE.min.json)")
-    shrink.add_argument("--reports", default="reports", help="report directory (default reports/)")
+    shrink.add_argument("--reports", default="reports", help="report directory")
 
-    commands.add_parser("targets", help="list the built-in targets and the mutants")
+    command("targets", help="list the built-in targets, those unavailable here, and the mutants")
 
-    selftest = commands.add_parser("selftest", help="fuzz every planted-bug mutant; print the kill matrix")
-    selftest.add_argument("--max-examples", type=_positive_int, default=1000, help="budget per mutant")
+    selftest = command("selftest", help="fuzz every planted-bug mutant; print the kill matrix")
+    selftest.add_argument(
+        "--max-examples", type=_positive_int, default=SELFTEST_EXAMPLES, help="budget per mutant"
+    )
     selftest.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="worker kinds to draw from, mixed")
-    selftest.add_argument("--replays", type=_positive_int, help="replay each shrunk trace N times")
+    selftest.add_argument(
+        "--replays", type=_positive_int, help="replay each shrunk trace N times (default: no replays)"
+    )
     selftest.add_argument("--random", action="store_true", help="random seeds instead of derandomized runs")
 
-    bench = commands.add_parser(
+    bench = command(
         "bench", help="measure throughput, overhead, scaling, time to failure; write reports/bench.html"
     )
     bench.add_argument(
         "--quick", action="store_true", help="tiny sizes: a smoke run of seconds, noisy numbers"
     )
     bench.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)} (default: all)")
-    bench.add_argument(
-        "--reports", default="reports", help="where bench.json and bench.html go (default reports/)"
-    )
+    bench.add_argument("--reports", default="reports", help="where bench.json and bench.html go")
 
-    rebuild = commands.add_parser("report", help="rebuild index.html from the JSON results on disk")
-    rebuild.add_argument("directory", nargs="?", default="reports")
+    rebuild = command("report", help="rebuild index.html from the JSON results on disk")
+    rebuild.add_argument("directory", nargs="?", default="reports", help="the report directory")
     return parser
-
-
-_TERMINATED = threading.Event()
-
-
-def _terminate(signum: int, frame: object) -> None:
-    # SIGTERM stops like Ctrl-C: examples already saved stay saved. The exception can land
-    # where Python ignores it (seen: inside a gc callback), so the flag is checked again
-    # after every example by _stop_if_terminated.
-    _TERMINATED.set()
-    raise KeyboardInterrupt
-
-
-def _stop_if_terminated() -> None:
-    if _TERMINATED.is_set():
-        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status.
 
-    SIGTERM and Ctrl-C end the run at once with status 130: a divergence found so far
-    is already in the example database, and report files are written atomically, so
-    they are whole or absent.
+    SIGTERM and Ctrl-C end the run at once with status 130 (see :mod:`harness.interrupt`):
+    a divergence found so far is already in the example database, and report files are
+    written atomically, so they are whole or absent.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
-        args = _parser().parse_args(argv)
-        return _COMMANDS[args.command](args)
-    except InvalidArgument as exc:
-        print(f"harness: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
-        return 130
+    with interrupt.handled():
+        try:
+            interrupt.stop_if_interrupted()  # a signal whose exception was lost during start-up
+            args = _parser().parse_args(argv)
+            return _COMMANDS[args.command](args)
+        except InvalidArgument as exc:
+            print(f"harness: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("harness: interrupted", file=sys.stderr)
+            return interrupt.EXIT_INTERRUPTED
+        except Exception as exc:  # a bug in the harness: not exit 1, which means "diverges"
+            summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            print(
+                f"harness: internal error: {summary} (a bug in the harness; traceback below)", file=sys.stderr
+            )
+            traceback.print_exc()
+            return EXIT_INTERNAL
 
 
 def _split(text: str, universe: Sequence[str], what: str) -> list[str]:
@@ -236,6 +284,8 @@ def _kind_groups(values: list[str] | None) -> list[list[str]]:
 
 def _fuzz(args: argparse.Namespace) -> int:
     names = _split(args.target, list(all_targets()), "target")
+    if args.target.strip() == "all":
+        _note_unavailable()
     targets = [get_target(name, args.family) for name in names]
     groups = _kind_groups(args.kinds)
     max_examples = args.max_examples
@@ -243,7 +293,7 @@ def _fuzz(args: argparse.Namespace) -> int:
         max_examples = 100
     directory = report.prepare_directory(args.reports)
     if args.junit_xml:
-        report.prepare_directory(Path(args.junit_xml).parent)
+        writable_file(args.junit_xml, "--junit-xml")
     database = open_database("none" if args.no_database else args.database)
     builtin = [] if args.no_baseline else builtin_paths()
     args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
@@ -267,10 +317,19 @@ def _fuzz(args: argparse.Namespace) -> int:
     return EXIT_DIVERGED if any(r.verdict == "diverges" for r in results) else EXIT_OK
 
 
+def _note_unavailable() -> None:
+    """One line on stderr per reason some built-in targets cannot run here."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in unavailable_targets().items():
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        print(f"harness: skipping {', '.join(names)}: unavailable here: {reason}", file=sys.stderr)
+
+
 def _fuzz_one(
     args: argparse.Namespace, directory: Path, target, kinds: list[str], max_examples, database
 ) -> FuzzResult:
-    _stop_if_terminated()
+    interrupt.stop_if_interrupted()
     reporter = ProgressLine(
         f"{target.name} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
     )
@@ -286,11 +345,11 @@ def _fuzz_one(
 
 
 def _interruptible(reporter: ProgressLine):
-    """A progress callback that shows progress and stops the run once SIGTERM arrived."""
+    """A progress callback that shows progress and stops the run once a signal arrived."""
 
     def progress(state) -> None:
         reporter(state)
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
 
     return progress
 
@@ -326,7 +385,7 @@ def _fuzz_shared(
             for target in members:
                 results[target.name] = _fuzz_one(args, directory, target, kinds, max_examples, database)
             continue
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
         names = ", ".join(target.name for target in members)
         reporter = ProgressLine(
             f"{names} [{','.join(kinds)}]", max_examples=max_examples, seconds=args.seconds
@@ -411,7 +470,7 @@ def _shrink(args: argparse.Namespace) -> int:
     target = get_target(args.target, args.family)
     trace = _load_trace(args.trace)
     _check_families(trace, target)
-    output = Path(args.output) if args.output else Path(args.trace).with_suffix(".min.json")
+    output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
     divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate)
     if divergence is None:
@@ -442,11 +501,22 @@ def _check_families(trace: Trace, target) -> None:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    for name, target in all_targets().items():
-        print(f"{name:16} {'+'.join(target.families):12} {target.description}")
-    print("\nplanted-bug mutants (for 'selftest'; usable with --target):")
-    for name, target in mutant_targets().items():
-        print(f"  {name:38} {target.description}")
+    sections: dict[str, list[tuple[str, str, str]]] = {
+        "": [(name, "+".join(t.families), t.description) for name, t in all_targets().items()],
+        "unavailable here:": [(name, "-", reason) for name, reason in unavailable_targets().items()],
+        "planted-bug mutants (for 'selftest'; usable with --target):": [
+            (name, "+".join(t.families), t.description) for name, t in mutant_targets().items()
+        ],
+    }
+    rows = [row for section in sections.values() for row in section]
+    widths = [max(len(row[column]) for row in rows) for column in (0, 1)]
+    for title, section in sections.items():
+        if not section:
+            continue
+        if title:
+            print(f"\n{title}")
+        for name, families, text in section:
+            print(f"{name:{widths[0]}}  {families:{widths[1]}}  {text}")
     return EXIT_OK
 
 
@@ -463,6 +533,11 @@ def _selftest(args: argparse.Namespace) -> int:
     print(f"killed {killed}/{len(rows)} ({100 * killed // len(rows)}%)")
     if survivors:
         print(f"SURVIVED: {', '.join(survivors)}")
+        if args.max_examples < SELFTEST_EXAMPLES:
+            print(
+                f"hint: --max-examples {args.max_examples} is below the default {SELFTEST_EXAMPLES}:"
+                " a survivor may only need more examples"
+            )
     return EXIT_DIVERGED if survivors else EXIT_OK
 
 
@@ -472,7 +547,7 @@ def _bench(args: argparse.Namespace) -> int:
     config = BenchConfig.quick() if args.quick else BenchConfig()
 
     def say(line: str) -> None:
-        _stop_if_terminated()
+        interrupt.stop_if_interrupted()
         print(line, flush=True)
 
     data = run_benchmarks(config, sections, root=Path.cwd(), say=say)

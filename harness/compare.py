@@ -113,5 +113,10 @@ def format_table(
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
-    objects = ", ".join(f"o{i}: {family}" for i, family in enumerate(trace.objects))
+    objects = ", ".join(f"o{i}: {trace.objects[i]}" for i in used_objects(trace))
     return "\n".join([*lines, f"objects: {objects}"])
+
+
+def used_objects(trace: Trace) -> list[int]:
+    """The indices of the objects some step of ``trace`` uses, in order."""
+    return sorted({step.op.obj for step in trace.steps})

@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from harness.errors import InvalidArgument
+from harness.paths import writable_directory
 
 #: Hypothesis's own default location, relative to the current directory.
 DEFAULT_PATH = Path(".hypothesis") / "examples"
@@ -24,11 +25,12 @@ def open_database(spec: str | None) -> ExampleDatabase | None:
     ``default`` is always an explicit directory database: never whatever the loaded
     Hypothesis profile says (with CI=true Hypothesis's own "ci" profile has none).
     Redis is checked with a ping so an unreachable server is a clear error, not a
-    failure mid-run."""
+    failure mid-run; a directory is created if needed and checked writable (Hypothesis
+    would silently save nothing in a path it cannot write)."""
     if spec is None or spec == "none":
         return None
     if spec == "default":
-        return DirectoryBasedExampleDatabase(DEFAULT_PATH)
+        return DirectoryBasedExampleDatabase(writable_directory(DEFAULT_PATH, "example database"))
     if spec.startswith("redis://"):
         try:
             import redis
@@ -43,4 +45,4 @@ def open_database(spec: str | None) -> ExampleDatabase | None:
         except redis.exceptions.RedisError as exc:
             raise InvalidArgument(f"cannot reach the example database {spec}: {exc}") from None
         return RedisExampleDatabase(client)
-    return DirectoryBasedExampleDatabase(spec)
+    return DirectoryBasedExampleDatabase(writable_directory(spec, "example database"))

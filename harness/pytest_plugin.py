@@ -5,7 +5,10 @@
 
 ``check_local`` fuzzes the factory (a class or any zero-argument callable making a
 Local-like or LocalStack-like object) and fails the test with the shrunk trace as a
-readable table when it diverges from the model.
+readable table when it diverges from the model. Failures go into the example database
+of the active Hypothesis settings (``.hypothesis/`` unless the suite says otherwise),
+so the next run replays them first; the failing trace is written to a file and the
+command that replays it is printed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from harness import report
 from harness.fuzzer import fuzz
@@ -32,10 +36,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def target_name(factory: Callable[[], Any]) -> str:
+    """``module:qualname`` of ``factory`` (what ``--target`` takes when it is importable),
+    else its qualified name: unique per factory, so each has its own database entries."""
+    qualname = getattr(factory, "__qualname__", None) or repr(factory)
+    module = getattr(factory, "__module__", None)
+    return f"{module}:{qualname}" if module else qualname
+
+
+def _trace_directory(request: pytest.FixtureRequest) -> Path:
+    """Where a failing trace is kept when no ``--harness-reports`` is given: pytest's
+    cache (``.pytest_cache/d/local-harness``), or the session's temporary directory
+    when the cache is disabled."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("local-harness"))
+    return request.getfixturevalue("tmp_path_factory").getbasetemp() / "local-harness"
+
+
 @pytest.fixture
 def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
     """Return ``check(factory, kinds=..., family=None, contracts=None, max_examples=200)``
-    which fuzzes ``factory`` and fails the test with the trace table on a divergence."""
+    which fuzzes ``factory`` and fails the test with the trace table, the trace file and
+    the replay command on a divergence."""
     directory = request.config.getoption("--harness-reports")
 
     def check(
@@ -46,20 +69,27 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
         max_examples: int = 200,
         **options: Any,
     ) -> None:
-        name = getattr(factory, "__qualname__", repr(factory))
-        target = factory_target(factory, family, name=name, contracts=contracts)
-        result = fuzz(target, kinds, max_examples=max_examples, database=None, **options)
-        if result.divergence is None:
-            return
-        where = ""
-        if directory:
-            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-            written = report.write_result(report.prepare_directory(Path(directory) / worker), result, target)
-            where = f"\nreport: {Path(directory) / worker / written['files']['page']}"
+        target = factory_target(factory, family, name=target_name(factory), contracts=contracts)
+        options.setdefault("database", settings().database)
+        result = fuzz(target, kinds, max_examples=max_examples, **options)
         divergence = result.divergence
+        if divergence is None:
+            return
+        if directory:
+            worker = report.prepare_directory(Path(directory) / os.environ.get("PYTEST_XDIST_WORKER", "main"))
+            files = report.write_result(worker, result, target)["files"]
+            trace_path = worker / files["trace"]
+            where = f"report: {worker / files['page']}\n"
+        else:
+            trace_path = _trace_directory(request) / f"{report.divergence_id(divergence)}.trace.json"
+            report.write_atomic(trace_path, divergence.trace.to_json() + "\n")
+            where = ""
+        replay = report.replay_command(divergence, trace_path)
+        if "<" in target.name:  # a lambda or a local class: not importable by name
+            replay = "(not replayable by name: make the factory importable from a module)"
         pytest.fail(
             f"{target.name} diverges from the model at step {divergence.index} ({divergence.signature()}):\n"
-            f"{divergence.table()}{where}",
+            f"{divergence.table()}\n{where}trace: {trace_path}\nreplay: {replay}",
             pytrace=False,
         )
 

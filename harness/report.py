@@ -2,7 +2,8 @@
 
 Layout under the reports directory::
 
-    results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned)
+    results/<target>--<kinds>.json     one FuzzResult per target and kinds (versioned; the
+                                       target's name made file-safe by file_slug)
     divergences/<id>.html              the divergence page: swimlanes, contract, environment
     divergences/<id>.txt               the trace table, signature and replay command
     divergences/<id>.trace.json        the shrunk trace, for ``python -m harness replay``
@@ -21,22 +22,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
+import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
 
 from harness import environment
-from harness.compare import Divergence
-from harness.errors import InvalidArgument
+from harness.compare import Divergence, used_objects
 from harness.model import FRESH
+from harness.paths import writable_directory
 from harness.reproducer import reproducer_source
 from harness.targets.base import Target
-from harness.trace import WORKER_KINDS
+from harness.trace import WORKER_KINDS, Trace
 
 RESULT_SCHEMA = 1
 _UMASK = os.umask(0o022)
@@ -52,16 +56,7 @@ TEMPLATES = jinja2.Environment(
 
 def prepare_directory(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` if needed and check it is writable; raise :class:`InvalidArgument` if not."""
-    directory = Path(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        raise InvalidArgument(
-            f"report directory {str(directory)!r} is not writable: {exc.strerror}"
-        ) from None
-    return directory
+    return writable_directory(path, "report directory")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -78,16 +73,50 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_slug(name: str) -> str:
+    """``name`` as part of a file name safe on every system and in a relative URL (only
+    letters, digits, ``.``, ``_``, ``-``): ``name`` itself when it already is; otherwise
+    with a digest of ``name`` appended, so two names never share a slug."""
+    slug = _UNSAFE.sub("-", name).strip(".-")
+    if slug == name:
+        return name
+    return f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def divergence_id(divergence: Divergence) -> str:
-    """A stable name for a divergence: the target and a digest of its trace."""
+    """A stable, file-name-safe name for a divergence: the target and a digest of its trace."""
     digest = hashlib.sha1(divergence.trace.to_json(indent=None).encode()).hexdigest()[:10]
-    return f"{divergence.target}-{digest}"
+    return f"{file_slug(divergence.target)}-{digest}"
 
 
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
-    """The shell command that replays ``divergence`` from its saved trace."""
-    family = f" --family {divergence.trace.objects[0]}" if ":" in divergence.target else ""
-    return f"python -m harness replay {trace_path} --target {divergence.target}{family}"
+    """The shell command that replays ``divergence`` from its saved trace (quoted for a POSIX shell)."""
+    words = ["python", "-m", "harness", "replay", str(trace_path), "--target", divergence.target]
+    if ":" in divergence.target:
+        words += ["--family", divergence.trace.objects[0]]
+    return shlex.join(words)
+
+
+def worker_starts(trace: Trace) -> dict[int, int]:
+    """The step at which each worker starts (is spawned; main: its first step), by worker."""
+    return trace.first_steps()
+
+
+def worker_ends(trace: Trace) -> dict[int, int]:
+    """The step after which each worker ends (is joined; main: its last step), by worker."""
+    return trace.last_steps()
+
+
+def _span(trace: Trace, worker: int) -> str:
+    """When ``worker`` started and ended, e.g. ``started at step 1, ended after step 3``: a
+    finished thread's ident reused by a later one only shows with this."""
+    start, end = worker_starts(trace).get(worker), worker_ends(trace).get(worker)
+    if start is None or end is None:
+        return "no steps"
+    return f"started at step {start}, ended after step {end}"
 
 
 def write_divergence(
@@ -116,6 +145,11 @@ def write_divergence(
         f"contract: {contracts}\n"
         f"divergence at step {divergence.index}: {divergence.signature()}\n"
         + (f"known divergence: {known}\n" if known else "")
+        + "workers:\n"
+        + "".join(
+            f"  {divergence.trace.worker_label(worker)}: {_span(divergence.trace, worker)}\n"
+            for worker in range(len(divergence.trace.workers))
+        )
         + "\n"
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
@@ -160,7 +194,16 @@ def render_page(
         description=target.description,
         contracts=contracts,
         kinds=kinds,
-        lanes=[trace.worker_label(worker) for worker in range(len(trace.workers))],
+        lanes=[
+            {
+                "label": trace.worker_label(worker),
+                "span": _span(trace, worker),
+                "start": worker_starts(trace).get(worker, len(trace.steps)),
+                "end": worker_ends(trace).get(worker, -1),
+            }
+            for worker in range(len(trace.workers))
+        ],
+        objects=[(index, trace.objects[index]) for index in used_objects(trace)],
         rows=rows,
         replay=replay_command(divergence, trace_path),
         reproducer_href=script_path.name,
@@ -183,7 +226,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
         data["files"] = write_divergence(
             directory, result.divergence, target, result.kinds, data["environment"], result.known
         )
-    path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
+    path = directory / "results" / f"{file_slug(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")
     for name in stale - set(data.get("files", {}).values()):
@@ -192,38 +235,89 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
 
 
 def _files_of(result_path: Path) -> set[str]:
-    try:
-        old = json.loads(result_path.read_text(encoding="utf-8"))
-        return {name for key, name in old.get("files", {}).items() if key != "id"}
-    except (OSError, ValueError, AttributeError):
+    """The divergence files the result at ``result_path`` names (none if unreadable)."""
+    old = read_result(result_path)
+    if old is None or "files" not in old:
         return set()
+    return {old["files"][key] for key in _PAGE_KEYS}
 
 
-_RESULT_KEYS = {"target": str, "kinds": list, "verdict": str, "examples": int, "seconds": (int, float)}
+#: Larger than any result this harness writes (a shrunk trace and its observations).
+_MAX_RESULT_BYTES = 16 * 2**20
+_VERDICTS = ("conforms", "diverges", "known", "unsupported")
 _PAGE_KEYS = ("page", "text", "trace", "reproducer")
 
 
+def read_result(path: Path) -> dict[str, Any] | None:
+    """The result JSON at ``path``, or ``None`` if it is not one this version can use:
+    not a regular file, too large, not UTF-8 JSON, or any field the index or a re-run
+    reads missing or of the wrong type (see :func:`_usable`). Never raises for what
+    the file holds."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_RESULT_BYTES:
+            return None
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # ValueError: bad UTF-8 or JSON
+        return None
+    return data if _usable(data) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_divergence_file(name: Any) -> bool:
+    """A path this harness writes: ``divergences/<file>``, nothing that leaves that folder."""
+    if not isinstance(name, str) or "\\" in name or "\0" in name:
+        return False
+    parts = PurePosixPath(name).parts
+    return len(parts) == 2 and parts[0] == "divergences" and parts[1] not in (".", "..")
+
+
 def _usable(data: Any) -> bool:
-    """Whether ``data`` is a result of this schema with every field the index uses."""
+    """Whether ``data`` is a result of this schema with every field the index and a
+    re-run use, each of the type they use."""
     if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA:
         return False
-    if not all(isinstance(data.get(key), kind) for key, kind in _RESULT_KEYS.items()):
+    if not (
+        isinstance(data.get("target"), str)
+        and _is_strings(data.get("kinds"))
+        and data["kinds"]
+        and data.get("verdict") in _VERDICTS
+        and isinstance(data.get("examples"), int)
+        and _is_number(data.get("seconds"))
+        and _is_number(data.get("finished", 0))
+        and 0 <= data.get("finished", 0) < 2**33  # time.localtime can show it
+        and isinstance(data.get("flaky", False), bool)
+        and _is_strings(data.get("unsupported", []))
+        and isinstance(data.get("known"), (str, type(None)))
+    ):
+        return False
+    contracts = data.get("contracts", {})
+    if not (isinstance(contracts, dict) and all(isinstance(rule, str) for rule in contracts.values())):
         return False
     if data["verdict"] in ("diverges", "known"):
-        files = data.get("files")
-        return isinstance(files, dict) and all(isinstance(files.get(key), str) for key in _PAGE_KEYS)
+        files, divergence = data.get("files"), data.get("divergence")
+        return (
+            isinstance(files, dict)
+            and all(_is_divergence_file(files.get(key)) for key in _PAGE_KEYS)
+            and isinstance(divergence, dict)
+            and isinstance(divergence.get("signature"), str)
+        )
     return True
 
 
 def load_results(directory: Path) -> list[dict[str, Any]]:
-    """Every readable result JSON under ``directory`` (recursively), newest first."""
+    """Every usable result JSON under ``directory`` (recursively), newest first; each
+    other ``results/*.json`` is skipped with a warning on stderr."""
     results = []
     for path in sorted(directory.rglob("results/*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            data = None
-        if not _usable(data):
+        data = read_result(path)
+        if data is None:
             print(f"harness: skipping {path}: not a result this version can read", file=sys.stderr)
             continue
         data["_base"] = os.path.relpath(path.parent.parent, directory)

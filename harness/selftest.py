@@ -11,6 +11,9 @@ from harness.inhouse.mutants import MUTANTS
 from harness.targets.inhouse import minimal_steps, mutant_target
 from harness.trace import DEFAULT_KINDS
 
+#: The default budget per mutant: every planted bug is found within it.
+SELFTEST_EXAMPLES = 1000
+
 
 @dataclass(frozen=True)
 class KillRow:
@@ -35,7 +38,7 @@ class KillRow:
 
 
 def run_selftest(
-    max_examples: int = 1000,
+    max_examples: int = SELFTEST_EXAMPLES,
     kinds: Sequence[str] = DEFAULT_KINDS,
     replays: int = 0,
     derandomize: bool = True,

@@ -74,3 +74,17 @@ def test_an_unknown_section_is_a_usage_error(tmp_path):
         "harness: error: unknown benchmark section 'nope'; choose from: "
         "throughput, sharing, switching, scaling, mutants, parallel"
     ]
+
+
+def test_a_skipped_parallel_section_says_why(tmp_path, monkeypatch):
+    """The reason pytest failed is often only on its stderr (here: no xdist)."""
+    from harness.bench.parallel import PROPERTY_SUITE
+
+    for name in PROPERTY_SUITE:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("def test_nothing():\n    pass\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:xdist")
+    said = []
+    result = measure_parallel(tmp_path, said.append)
+    assert "unrecognized arguments: -n" in result["skipped"], result
+    assert "unrecognized arguments: -n" in said[-1]

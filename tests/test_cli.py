@@ -119,22 +119,55 @@ def test_targets_lists_builtins(tmp_path):
         (["fuzz", "--target", "nope"], "unknown target 'nope'"),
         (["fuzz", "--kinds", "thread,fiber"], "unknown worker kind 'fiber'"),
         (["fuzz", "--max-examples", "0"], "must be positive"),
-        (["fuzz", "--seconds", "-1"], "must be positive"),
+        (["fuzz", "--seconds", "-1"], "must be a finite positive number, got -1"),
         (["fuzz", "--reports", "/proc/nope/reports"], "is not writable"),
         (["replay", "missing.json", "--target", "seed-local"], "cannot read trace"),
         (["replay", "bad.json", "--target", "seed-local"], "not valid JSON"),
         (["replay", "old.json", "--target", "seed-local"], "unsupported trace version 0"),
         (["replay", "old.json", "--target", "nope"], "unknown target"),
         (["frobnicate"], "invalid choice"),
+        # checked before any work starts
+        (["fuzz", "--step-timeout", "inf"], "must be a finite positive number, got inf"),
+        (["fuzz", "--step-timeout", "nan"], "must be a finite positive number, got nan"),
+        (["fuzz", "--step-timeout", "-0.5"], "must be a finite positive number, got -0.5"),
+        (["fuzz", "--seconds", "inf"], "must be a finite positive number, got inf"),
+        (["replay", "t.json", "--target", "seed-local", "--step-timeout", "inf"], "finite"),
+        (["fuzz", "--junit-xml", "adir"], "--junit-xml 'adir' is a directory"),
+        (["fuzz", "--junit-xml", "/proc/nope/junit.xml"], "is not writable"),
+        (
+            ["shrink", "t.json", "--target", "seed-local", "--output", "adir"],
+            "--output 'adir' is a directory",
+        ),
+        (["shrink", "t.json", "--target", "seed-local", "--output", "/proc/nope/m.json"], "is not writable"),
+        (["fuzz", "--database", "afile"], "example database 'afile' is not a directory"),
+        (["fuzz", "--database", "afile/examples"], "example database 'afile/examples' is not writable"),
+        (["fuzz", "--database", ""], "example database is an empty path"),
+        (["fuzz", "--reports", "afile"], "report directory 'afile' is not a directory"),
+        (["bench", "--reports", "afile"], "report directory 'afile' is not a directory"),
+        (["fuzz", "--target", "seed-local", "--family", "stack"], "--family is for module:factory targets"),
+        (
+            ["replay", "t.json", "--target", "seed-local", "--family", "local"],
+            "--family is for module:factory",
+        ),
+        (["fuzz", "--baseline", "latin1.toml"], "baseline 'latin1.toml' is not valid TOML"),
+        (["fuzz", "--baseline", "numbers.toml"], "baseline 'numbers.toml': entry 1 must be a table"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, args, message):
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "old.json").write_text('{"version": 0}')
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "latin1.toml").write_bytes('[[known]]\nreason = "caf\xe9"\n'.encode("latin-1"))
+    (tmp_path / "numbers.toml").write_text("known = [1, 2]\n")
+    trace = Trace(
+        ("main", "greenlet"), ("local",), (Step(0, Op("set", 0, "a", 1)), Step(1, Op("get", 0, "a")))
+    )
+    (tmp_path / "t.json").write_text(trace.to_json())
     run = harness(*args, cwd=tmp_path)
-    assert run.returncode == 2
+    assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1 and message in run.stderr and "Traceback" not in run.stderr
-    assert not (tmp_path / "reports" / "index.html").exists()
+    assert not [p for p in (tmp_path / "reports").rglob("*") if p.is_file()], "work was done"
 
 
 @pytest.mark.slow
@@ -165,3 +198,148 @@ def test_shrink_a_long_hand_written_trace(tmp_path):
     # a trace that does not diverge has nothing to shrink
     (tmp_path / "ok.json").write_text(json.dumps({**trace, "steps": steps[:2]}))
     assert harness("shrink", "ok.json", "--target", "seed-local", cwd=tmp_path).returncode == 0
+
+
+def test_an_internal_error_exits_3_with_a_summary_then_the_traceback(monkeypatch, capsys):
+    """Exit 1 means "a divergence": a bug in the harness itself must not look like one."""
+    from harness import cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setitem(cli._COMMANDS, "targets", broken)
+    assert cli.main(["targets"]) == 3
+    first, rest = capsys.readouterr().err.split("\n", 1)
+    assert first == "harness: internal error: KeyError: 'boom' (a bug in the harness; traceback below)"
+    assert rest.startswith("Traceback (most recent call last):") and "in broken" in rest
+
+
+FLASK_ERROR = "__init__() got an unexpected keyword argument 'max_form_parts'"
+FLASK_TARGETS = ("flask", "flask-dispatch", "flask-dispatch-werkzeug-server", "flask-dispatch-gevent-server")
+
+
+@pytest.fixture
+def broken_packages(tmp_path):
+    """A Flask that cannot import (as Flask 3.1 beside werkzeug 2.1.2) and no asgiref,
+    simulated by packages earlier on the path than the installed ones."""
+    site = tmp_path / "site"
+    (site / "flask").mkdir(parents=True)
+    (site / "flask" / "__init__.py").write_text(f"raise TypeError({FLASK_ERROR!r})\n")
+    (site / "asgiref").mkdir()
+    (site / "asgiref" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'asgiref'\", name='asgiref')\n"
+    )
+
+    def run(*args):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), ROOT])}
+        return subprocess.run(
+            [sys.executable, "-m", "harness", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+def test_targets_lists_unavailable_targets_with_the_reason(broken_packages):
+    run = broken_packages("targets")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    unavailable = lines[lines.index("unavailable here:") + 1 :]
+    for name in FLASK_TARGETS:
+        assert any(line.split()[0] == name and FLASK_ERROR in line for line in unavailable), name
+    assert any(line.split()[0] == "asgiref-local" and "pip install" in line for line in unavailable), (
+        unavailable
+    )
+    assert "werkzeug-local" in run.stdout.split("unavailable here:")[0]
+
+
+@pytest.mark.slow
+def test_target_all_skips_unavailable_targets_with_a_note(tmp_path, broken_packages):
+    run = broken_packages("fuzz", "--target", "all", "--kinds", "greenlet", "--max-examples", "1")
+    assert run.returncode in (0, 1), run.stderr
+    assert "Traceback" not in run.stderr
+    notes = [line for line in run.stderr.splitlines() if line.startswith("harness: skipping")]
+    assert sorted(notes) == [
+        "harness: skipping asgiref-local: unavailable here: needs asgiref: pip install asgiref",
+        f"harness: skipping {', '.join(FLASK_TARGETS)}: unavailable here: Flask does not import here:"
+        f" TypeError: {FLASK_ERROR}",
+    ]
+    fuzzed = {path.name.split("--")[0] for path in (tmp_path / "reports" / "results").glob("*.json")}
+    assert "werkzeug-local" in fuzzed and not fuzzed & {*FLASK_TARGETS, "asgiref-local"}
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("flask", f"Flask does not import here: TypeError: {FLASK_ERROR}"),
+        ("flask-dispatch-gevent-server", "TypeError"),
+        ("asgiref-local", "needs asgiref: pip install"),
+    ],
+)
+def test_an_unavailable_target_by_name_is_bad_usage(broken_packages, name, reason):
+    run = broken_packages("fuzz", "--target", name, "--max-examples", "1")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and f"target {name!r} is unavailable here: " in run.stderr
+    assert reason in run.stderr
+
+
+def test_version_prints_the_installed_version(tmp_path):
+    from importlib.metadata import version
+
+    run = harness("--version", cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout == f"python -m harness {version('local-harness')}\n"
+
+
+def test_help_is_plain_text_lists_every_command_and_the_exit_statuses(tmp_path):
+    from harness import cli
+
+    run = harness("--help", cwd=tmp_path)
+    assert run.returncode == 0 and "``" not in run.stdout
+    commands = run.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
+    assert set(commands) == set(cli._COMMANDS) and "bench" in commands
+    for status in ("0 ", "1 ", "2 ", "3 ", "130 "):
+        assert f"\n  {status}" in run.stdout, status
+    for name, sub in cli._parser()._subparsers._group_actions[0].choices.items():
+        assert "``" not in sub.format_help(), name
+
+
+def test_help_shows_every_default(tmp_path):
+    """Each option that takes a value says what it is when not given."""
+    from harness import cli
+
+    for name, sub in cli._parser()._subparsers._group_actions[0].choices.items():
+        formatter = sub.formatter_class(prog=name)
+        for action in sub._actions:
+            if action.nargs == 0 or action.required:  # flags (--help, --isolate), the trace, --target
+                continue
+            assert "(default" in formatter._get_help_string(action), f"{name} {action.dest}"
+            if action.default is not None:
+                assert f"(default: {action.default})" in " ".join(sub.format_help().split()), action.dest
+
+
+def test_targets_columns_line_up_whatever_the_name_lengths(tmp_path):
+    from harness.targets import all_targets, mutant_targets
+
+    run = harness("targets", cwd=tmp_path)
+    assert run.returncode == 0 and "``" not in run.stdout
+    targets = {**all_targets(), **mutant_targets()}
+    starts = set()
+    for line in run.stdout.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if name in targets:
+            starts.add(line.index(" " + targets[name].description.split()[0]))
+    assert len(starts) == 1, run.stdout
+
+
+@pytest.mark.slow
+def test_selftest_with_a_small_budget_says_survivors_may_need_more_examples(tmp_path):
+    run = harness("selftest", "--max-examples", "2", cwd=tmp_path)
+    assert run.returncode == 1 and "SURVIVED" in run.stdout
+    assert (
+        "hint: --max-examples 2 is below the default 1000: a survivor may only need more examples"
+        in run.stdout
+    )

@@ -1,6 +1,14 @@
-"""The pytest plugin: ``check_local`` in a user's own test suite (issue 7)."""
+"""The pytest plugin: ``check_local`` in a user's own test suite (issues 7, 17)."""
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+from .test_cli import ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -70,3 +78,48 @@ def test_reports_from_parallel_workers_do_not_clobber(pytester):
     assert workers <= {"gw0", "gw1"} and pages, pages
     results = list((pytester.path / "out").rglob("results/*.json"))
     assert len(results) == len(workers)  # one per worker directory: same target name, no clobbering
+
+
+REMEMBERING_TESTS = """
+import os
+
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from test_user import ThreadKeyedLocal
+
+settings.register_profile("mine", database=DirectoryBasedExampleDatabase("my-examples"))
+settings.load_profile("mine")
+
+
+def test_mine(check_local):
+    check_local(ThreadKeyedLocal, kinds=["greenlet"], max_examples=int(os.environ["EXAMPLES"]))
+"""
+
+
+@pytest.mark.slow
+def test_check_local_remembers_a_failure_and_says_how_to_replay_it(pytester, monkeypatch):
+    """The failure goes into the test's Hypothesis database and replays first: the next
+    run fails again even with a budget of one example; the trace file and the replay
+    command are printed, and the command replays the divergence."""
+    pytester.makepyfile(test_user=USER_TESTS.split("\ndef test_")[0], test_remembers=REMEMBERING_TESTS)
+    monkeypatch.setenv("EXAMPLES", "300")
+    first = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_remembers.py")
+    first.assert_outcomes(failed=1)
+    assert any(path.is_file() for path in (pytester.path / "my-examples").rglob("*"))
+    trace_line = next(line for line in first.outlines if line.startswith("trace: "))
+    replay_line = next(line for line in first.outlines if line.startswith("replay: "))
+    trace = Path(trace_line.removeprefix("trace: "))
+    assert trace.is_file() and str(trace) in replay_line
+    replay = subprocess.run(
+        shlex.split(replay_line.removeprefix("replay: ").replace("python", sys.executable, 1)),
+        cwd=pytester.path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(pytester.path), ROOT])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replay.returncode == 1 and "DIVERGES at step" in replay.stdout, replay.stdout + replay.stderr
+    monkeypatch.setenv("EXAMPLES", "1")
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_remembers.py")
+    again.assert_outcomes(failed=1)

@@ -2,11 +2,14 @@
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -189,3 +192,172 @@ def test_index_skips_results_it_cannot_read(tmp_path, found, capsys):
     index = report.write_index(tmp_path).read_text()
     assert "seed-local" in index and ">x<" not in index
     assert capsys.readouterr().err.count("skipping") == 2
+
+
+def _changed(**fields):
+    return lambda good: json.dumps({**good, **fields}).encode()
+
+
+#: What a truncated, hostile or foreign results/*.json can hold, made from a good one.
+HOSTILE = {
+    "not UTF-8": lambda good: b"\xff\xfe" + json.dumps(good).encode(),
+    "truncated": lambda good: json.dumps(good).encode()[:200],
+    "deeply nested": lambda good: b"[" * 200_000 + b"]" * 200_000,
+    "a list": lambda good: json.dumps([good]).encode(),
+    "kinds not strings": _changed(kinds=[1, 2]),
+    "kinds empty": _changed(kinds=[]),
+    "target not a string": _changed(target=["seed-local"]),
+    "unknown verdict": _changed(verdict="pwned"),
+    "examples a string": _changed(examples="many"),
+    "seconds a string": _changed(seconds="fast"),
+    "finished a string": _changed(finished="yesterday"),
+    "finished out of range": _changed(finished=1e300),
+    "files a list": _changed(files=["divergences/x.html"]),
+    "file names numbers": _changed(files={"page": 1, "text": 2, "trace": 3, "reproducer": 4}),
+    "file names outside": _changed(
+        files={key: "../victim.txt" for key in ("page", "text", "trace", "reproducer")}
+    ),
+    "divergence a string": _changed(divergence="oops"),
+    "signature missing": _changed(divergence={}),
+    "contracts a list": _changed(contracts=["thread"]),
+    "contract rules numbers": _changed(contracts={"greenlet": 1}),
+    "unsupported a number": _changed(unsupported=3),
+    "flaky a string": _changed(flaky="no"),
+    "known a list": _changed(known=["why"]),
+}
+
+
+@pytest.mark.parametrize("shape", HOSTILE)
+def test_a_malformed_result_is_skipped_with_a_warning_and_breaks_nothing(tmp_path, found, capsys, shape):
+    """``report`` and every later ``fuzz`` go on past one bad results file: the index
+    skips it with one warning, and a re-run of its cell neither crashes on it nor
+    deletes anything it names."""
+    directory = tmp_path / "reports"
+    target = get_target(found.target)
+    good = report.write_result(directory, found, target)
+    cell = directory / "results" / "seed-local--greenlet.json"
+    (directory / "results" / "bad.json").write_bytes(HOSTILE[shape](good))
+    index = report.write_index(directory).read_text()
+    assert index.count(">seed-local<") == 1 and found.divergence.signature() in index
+    assert (
+        capsys.readouterr().err
+        == f"harness: skipping {directory / 'results' / 'bad.json'}: not a result this version can read\n"
+    )
+    # the same shape as the previous result of the cell a run rewrites
+    victim = directory / "victim.txt"
+    victim.write_text("keep me")
+    cell.write_bytes(HOSTILE[shape](good))
+    report.write_result(directory, found, target)
+    assert victim.read_text() == "keep me"
+    assert report.load_results(directory)[0]["verdict"] == "diverges"
+
+
+def test_a_result_path_that_is_not_a_regular_file_is_skipped(tmp_path, found, capsys):
+    report.write_result(tmp_path, found, get_target(found.target))
+    (tmp_path / "results" / "dir.json").mkdir()
+    os.mkfifo(tmp_path / "results" / "fifo.json")  # reading it would block forever
+    assert [r["target"] for r in report.load_results(tmp_path)] == ["seed-local"]
+    assert capsys.readouterr().err.count("skipping") == 2
+
+
+def _hand_found(target_name="seed-local"):
+    """A divergence on a hand-written trace: w1 and w2 greenlets, o1 never used."""
+    from harness.engine import find_divergence
+    from harness.trace import Trace
+
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "greenlet", "greenlet"],
+            "objects": ["local", "local"],
+            "steps": [
+                [0, {"op": "set", "obj": 0, "attr": "a", "value": 0}],
+                [1, {"op": "get", "obj": 0, "attr": "a"}],
+                [2, {"op": "set", "obj": 0, "attr": "b", "value": 1}],
+                [1, {"op": "get", "obj": 0, "attr": "b"}],
+            ],
+        }
+    )
+    divergence = find_divergence(trace, get_target(target_name))
+    assert divergence is not None and divergence.index == 1
+    return divergence
+
+
+class Lanes(HTMLParser):
+    """The swimlane header cells' text, and every href."""
+
+    def __init__(self):
+        super().__init__()
+        self.headers, self.hrefs, self._in = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._in is not None:
+            self._in += " "
+        if attrs.get("href") is not None:
+            self.hrefs.append(attrs["href"])
+        if tag == "th" and "lane" in (attrs.get("class") or ""):
+            self._in = ""
+
+    def handle_data(self, data):
+        if self._in is not None:
+            self._in += data
+
+    def handle_endtag(self, tag):
+        if tag == "th" and self._in is not None:
+            self.headers.append(" ".join(self._in.split()))
+            self._in = None
+
+
+def test_the_page_and_text_show_when_each_worker_started_and_ended_and_only_used_objects(tmp_path):
+    divergence = _hand_found()
+    env = {"python": "3", "implementation": "x", "platform": "y", "packages": {}, "gevent_patched": False}
+    files = report.write_divergence(tmp_path, divergence, get_target("seed-local"), ("greenlet",), env)
+    spans = [
+        "w0 (main) started at step 0, ended after step 0",
+        "w1 (greenlet) started at step 1, ended after step 3",
+        "w2 (greenlet) started at step 2, ended after step 2",
+    ]
+    lanes = Lanes()
+    lanes.feed((tmp_path / files["page"]).read_text())
+    assert lanes.headers == spans
+    text = (tmp_path / files["text"]).read_text()
+    for span in spans:
+        assert span.replace(" started", ": started") in text
+    assert "objects: o0: local\n" in text and "o1" not in text
+    assert "o1" not in (tmp_path / files["page"]).read_text()
+
+
+def test_a_module_factory_target_gets_safe_file_names_and_a_quoted_replay_command(tmp_path):
+    """``:`` in a file name breaks Windows and artifact stores, and ``href="mod:x"`` is
+    a URL scheme; a path with a space must survive the shell."""
+    run = subprocess.run(
+        [sys.executable, "-m", "harness", "fuzz", "--target", "tests.fixtures.user_targets:DictLocal"]
+        + ["--kinds", "greenlet", "--max-examples", "300", "--no-database", "--reports", "my reports"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stderr
+    written = [p for p in (tmp_path / "my reports").rglob("*") if p.is_file()]
+    assert len(written) >= 6
+    assert all(re.fullmatch(r"[A-Za-z0-9._+-]+", p.name) for p in written), written
+    page = next(p for p in written if p.suffix == ".html" and p.parent.name == "divergences")
+    lanes = Lanes()
+    lanes.feed(page.read_text())
+    assert lanes.hrefs and all(urlsplit(href).scheme == "" for href in lanes.hrefs), lanes.hrefs
+    replay = next(line for line in run.stdout.splitlines() if line.startswith("replay: "))
+    words = shlex.split(replay.removeprefix("replay: "))
+    assert words[:4] == ["python", "-m", "harness", "replay"] and (tmp_path / words[4]).is_file()
+    assert words[5:] == ["--target", "tests.fixtures.user_targets:DictLocal", "--family", "local"]
+    replayed = subprocess.run(
+        [sys.executable, *words[1:]],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr

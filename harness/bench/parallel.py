@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.interrupt import run_process
+
 #: The property tests: the @given tests and the kind-by-target conformance table (which
 #: fuzzes every built-in target on every kind): about two minutes of work, serially.
 PROPERTY_SUITE = (
@@ -17,6 +19,18 @@ PROPERTY_SUITE = (
     "tests/test_trace.py",
     "tests/test_minimize.py",
 )
+
+
+def _why(done: subprocess.CompletedProcess) -> str:
+    """Why pytest failed, in one line: the summary (the last line of stdout) and the last
+    error line of stderr, where alone a usage error (e.g. ``-n`` without xdist) shows."""
+    parts = []
+    if done.stdout.strip():
+        parts.append(done.stdout.strip().splitlines()[-1])
+    errors = done.stderr.strip().splitlines()
+    if errors:
+        parts.append(next((line.strip() for line in reversed(errors) if "error" in line.lower()), errors[-1]))
+    return "; ".join(parts) or "no output"
 
 
 def measure_parallel(root: Path, say) -> dict[str, Any]:
@@ -43,12 +57,14 @@ def measure_parallel(root: Path, say) -> dict[str, Any]:
             *PROPERTY_SUITE,
         ]
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        done = run_process(
+            command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         times[workers] = time.perf_counter() - started
         if done.returncode != 0:
-            last = (done.stdout.strip().splitlines() or ["no output"])[-1]
-            say(f"parallel: skipped, the property suite failed under -n {workers}: {last}")
-            return {"skipped": f"the property suite failed under -n {workers}: {last}"}
+            reason = f"the property suite failed under -n {workers}: {_why(done)}"
+            say(f"parallel: skipped, {reason}")
+            return {"skipped": reason}
         say(f"parallel: pytest -n {workers}: {times[workers]:.1f}s")
     return {
         "suite": list(PROPERTY_SUITE),

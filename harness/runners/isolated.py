@@ -4,7 +4,8 @@
 The child streams one JSON line per observation through a pipe as it goes; when the
 pipe closes early the parent reads the child's exit status and records the crash at
 the step that was running. A child that stops answering for ``step_timeout`` seconds
-is killed and the step observed as a ``Hang``.
+is killed and the step observed as a ``Hang``. The child never outlives the replay:
+an interrupt (or any exception here) kills and reaps it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import select
 import signal
 import warnings
 from collections.abc import Callable
+from functools import partial
 
+from harness import interrupt
 from harness.trace import HANG, Observation
 
 #: Margin over the step timeout before the parent gives up on a silent child.
@@ -52,25 +55,51 @@ def run_isolated(
 
 
 def _collect(pid: int, read_end: int, step_timeout: float) -> list[Observation]:
-    observations: list[Observation] = []
-    buffer = b""
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            ready, _, _ = select.select([pipe], [], [], step_timeout + _MARGIN)
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return [*observations, HANG]
-            chunk = pipe.read(65536)
-            if not chunk:
-                break
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            observations.extend(Observation.from_dict(json.loads(line)) for line in lines if line)
-    _, status = os.waitpid(pid, 0)
+    reaped = False
+    try:
+        # Unregistered before the child is reaped: its pid may be reused after that.
+        with interrupt.killed_on_interrupt(partial(_kill, pid)):
+            observations, hung = _read(read_end, step_timeout)
+            if hung:
+                _kill(pid)
+        _, status = os.waitpid(pid, 0)
+        reaped = True
+    finally:
+        if not reaped:
+            _kill(pid)
+            os.waitpid(pid, 0)
+    interrupt.stop_if_interrupted()  # killed by our interrupt handler: no crash to report
+    if hung:
+        return [*observations, HANG]
     if os.WIFSIGNALED(status):
         return [*observations, Observation("crash", signal.Signals(os.WTERMSIG(status)).name)]
     code = os.WEXITSTATUS(status)
     if code != 0:
         return [*observations, Observation("crash", f"exit status {code}")]
     return observations
+
+
+def _read(read_end: int, step_timeout: float) -> tuple[list[Observation], bool]:
+    """The observations streamed through ``read_end`` until it closes, and whether the
+    child went silent for longer than the step timeout instead."""
+    observations: list[Observation] = []
+    buffer = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            ready, _, _ = select.select([pipe], [], [], step_timeout + _MARGIN)
+            if not ready:
+                return observations, True
+            chunk = pipe.read(65536)
+            if not chunk:
+                return observations, False
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            observations.extend(Observation.from_dict(json.loads(line)) for line in lines if line)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL ``pid`` (not yet reaped, so it cannot be another process's)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

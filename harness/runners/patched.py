@@ -3,7 +3,8 @@
 Monkey-patching is process-wide and cannot be undone, so it happens in a child
 process: a fresh interpreter patches first, then imports the harness, runs the
 trace (or a whole fuzz run) and sends the result back as JSON on stdout. The
-parent stays unpatched and reports the result like any other.
+parent stays unpatched and reports the result like any other. The child dies with
+the parent (see :func:`harness.interrupt.run_process`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InvalidArgument
+from harness.interrupt import run_process
 from harness.trace import Observation, Trace
 
 _MARK = "@@local-harness-result@@ "
@@ -40,7 +42,7 @@ def _call(payload: dict[str, Any], timeout: float, pass_stderr: bool) -> dict[st
         "PYTHONPATH": os.pathsep.join(filter(None, [source_root, os.environ.get("PYTHONPATH")])),
     }
     try:
-        proc = subprocess.run(
+        proc = run_process(
             [sys.executable, "-c", _BOOT],
             input=json.dumps(payload),
             stdout=subprocess.PIPE,

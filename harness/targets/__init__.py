@@ -7,7 +7,7 @@ from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, see
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
-__all__ = ["Target", "all_targets", "get_target", "mutant_targets"]
+__all__ = ["Target", "all_targets", "get_target", "mutant_targets", "unavailable_targets"]
 
 _BUILTIN: tuple[Target, ...] = (
     werkzeug.LOCAL,
@@ -27,22 +27,28 @@ _BUILTIN: tuple[Target, ...] = (
     served.WERKZEUG_SERVED,
     served.GEVENT_SERVED,
 )
-#: Built-in targets that need an optional package, and whether it is importable.
-_OPTIONAL = {
-    asgiref.ASGIREF_LOCAL.name: asgiref.available,
-    flask.FLASK.name: flask.available,
-    dispatch.DISPATCH.name: flask.available,
-    served.WERKZEUG_SERVED.name: flask.available,
-    served.GEVENT_SERVED.name: flask.available,
+#: Built-in targets that need a package which may be missing or broken here: why not (``None``: usable).
+_REQUIRES = {
+    asgiref.ASGIREF_LOCAL.name: asgiref.unavailable,
+    flask.FLASK.name: flask.unavailable,
+    dispatch.DISPATCH.name: flask.unavailable,
+    served.WERKZEUG_SERVED.name: flask.unavailable,
+    served.GEVENT_SERVED.name: flask.unavailable,
 }
+
+
+def unavailable_targets() -> dict[str, str]:
+    """The built-in targets that cannot run here, by name, with the reason (and the
+    install hint when a package is missing), in the order of :func:`all_targets`."""
+    reasons = {target.name: _REQUIRES.get(target.name, lambda: None)() for target in _BUILTIN}
+    return {name: reason for name, reason in reasons.items() if reason is not None}
 
 
 def all_targets() -> dict[str, Target]:
     """Every built-in target usable here by name, in a stable order (mutants excluded;
-    ``asgiref-local`` and ``flask`` only when their package is installed)."""
-    return {
-        target.name: target for target in _BUILTIN if target.name not in _OPTIONAL or _OPTIONAL[target.name]()
-    }
+    see :func:`unavailable_targets` for the others)."""
+    unavailable = unavailable_targets()
+    return {target.name: target for target in _BUILTIN if target.name not in unavailable}
 
 
 def mutant_targets() -> dict[str, Target]:
@@ -56,8 +62,11 @@ def get_target(name: str, family: str | None = None) -> Target:
     if there is no such target."""
     if ":" in name:
         return load_user_target(name, family)
-    if name in _OPTIONAL:  # fails with an install hint when used without its package
-        return next(target for target in _BUILTIN if target.name == name)
+    if family is not None:
+        raise InvalidArgument(f"--family is for module:factory targets; {name!r} is built in")
+    reason = unavailable_targets().get(name)
+    if reason is not None:
+        raise InvalidArgument(f"target {name!r} is unavailable here: {reason}")
     targets = {**all_targets(), **mutant_targets(), **{t.name: t for t in inhouse.FAULTY_TARGETS}}
     try:
         return targets[name]

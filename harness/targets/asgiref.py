@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from harness.errors import InvalidArgument
@@ -9,21 +10,27 @@ from harness.targets.base import Target
 
 
 def asgiref_local() -> Any:
-    """Make an ``asgiref.local.Local``; a clear error if asgiref is not installed."""
-    try:
-        from asgiref.local import Local
-    except ImportError:
-        raise InvalidArgument("target 'asgiref-local' needs asgiref: pip install '.[asgiref]'") from None
+    """Make an ``asgiref.local.Local``; :class:`InvalidArgument` saying why if asgiref cannot be used here."""
+    reason = unavailable()
+    if reason is not None:
+        raise InvalidArgument(f"target 'asgiref-local' is unavailable here: {reason}")
+    from asgiref.local import Local
+
     return Local()
 
 
-def available() -> bool:
-    """Whether asgiref is importable here."""
+@lru_cache(maxsize=1)
+def unavailable() -> str | None:
+    """Why ``asgiref-local`` cannot run here (with the install hint), or ``None`` if it can."""
     try:
         import asgiref.local  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ModuleNotFoundError as exc:
+        if exc.name in ("asgiref", "asgiref.local"):
+            return "needs asgiref: pip install asgiref"
+        return f"asgiref does not import here: ModuleNotFoundError: {exc}"
+    except Exception as exc:
+        return f"asgiref does not import here: {type(exc).__name__}: {exc}"
+    return None
 
 
 ASGIREF_LOCAL = Target(

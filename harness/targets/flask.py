@@ -20,20 +20,28 @@ from harness.targets.base import Target
 from harness.trace import FLASK_APPS, FLASK_OPS, Op
 
 
-def available() -> bool:
-    """Whether Flask is importable here."""
+@lru_cache(maxsize=1)
+def unavailable() -> str | None:
+    """Why the Flask targets cannot run here, or ``None`` if they can: Flask is missing,
+    or fails to import (any exception: Flask 3.1 beside werkzeug 2.1 raises TypeError)."""
     try:
         import flask  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ModuleNotFoundError as exc:
+        if exc.name == "flask":
+            return "needs Flask: pip install flask"
+        return f"Flask does not import here: ModuleNotFoundError: {exc}"
+    except Exception as exc:
+        return f"Flask does not import here: {type(exc).__name__}: {exc}"
+    return None
 
 
 def import_flask() -> Any:
-    try:
-        import flask
-    except ImportError:
-        raise InvalidArgument("target 'flask' needs Flask: pip install flask") from None
+    """The ``flask`` module; :class:`InvalidArgument` saying why if it cannot be used here."""
+    reason = unavailable()
+    if reason is not None:
+        raise InvalidArgument(f"the Flask targets are unavailable here: {reason}")
+    import flask
+
     return flask
 
 

@@ -51,7 +51,8 @@ def minimal_steps(cls: type) -> int:
 def mutant_target(cls: type) -> Target:
     """The target that fuzzes mutant class ``cls`` (a Local or LocalStack subclass)."""
     family = "stack" if issubclass(cls, local.LocalStack) else "local"
-    summary = " ".join((cls.__doc__ or "").split("\n\n")[0].split())
+    # plain text: the docstring's ``name`` markup means nothing in a terminal or a page
+    summary = " ".join((cls.__doc__ or "").split("\n\n")[0].split()).replace("``", "")
     return Target(
         name=mutant_name(cls),
         description=summary,
