@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import environment, report
+from harness import environment, interrupts, report
 from harness.baseline import builtin_paths, load_baseline
 from harness.bench import SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
@@ -199,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        interrupts.install()  # a KeyboardInterrupt an op raises itself is an observation; a real one is not
     try:
         args = _parser().parse_args(argv)
         return _COMMANDS[args.command](args)
