@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -78,10 +79,16 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def file_stem(name: str) -> str:
+    """``name`` (a target's, possibly a repr such as ``<lambda>`` or a partial's) made a
+    safe file name: runs of anything but letters, digits and ``.:+-`` become ``_``."""
+    return re.sub(r"[^\w.:+-]+", "_", name).strip("_.") or "target"
+
+
 def divergence_id(divergence: Divergence) -> str:
     """A stable name for a divergence: the target and a digest of its trace."""
     digest = hashlib.sha1(divergence.trace.to_json(indent=None).encode()).hexdigest()[:10]
-    return f"{divergence.target}-{digest}"
+    return f"{file_stem(divergence.target)}-{digest}"
 
 
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
@@ -183,7 +190,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
         data["files"] = write_divergence(
             directory, result.divergence, target, result.kinds, data["environment"], result.known
         )
-    path = directory / "results" / f"{result.target}--{'+'.join(result.kinds)}.json"
+    path = directory / "results" / f"{file_stem(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")
     for name in stale - set(data.get("files", {}).values()):
