@@ -51,6 +51,7 @@ def test_a_base_exception_raised_by_an_op_is_an_observation(factory, kind):
 def recorded_signals():
     """Install the recording handlers for one test; put the old handlers back after."""
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a CLI (a test runner may differ)
     interrupts.install()
     try:
         yield
