@@ -1,22 +1,30 @@
-"""``python -m harness``: see :mod:`harness.cli`."""
+"""``python -m harness`` and the ``local-harness`` script: see :mod:`harness.cli`."""
+
+from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 from harness import interrupt
 
 
-def run() -> int:
-    """The command line's entry point (``python -m harness``, ``local-harness``): signals
-    are handled from the first instant, before the harness's heavy imports, so an early
-    Ctrl-C or SIGTERM exits 130 without a traceback too."""
+def run() -> NoReturn:
+    """The command line's entry point (``python -m harness``, ``local-harness``).
+
+    Signals are handled from the first instant, before the harness's heavy imports, so
+    an early Ctrl-C or SIGTERM exits 130 without a traceback too; and the process ends
+    with the command's status even when a target left threads that would keep it alive
+    (see :mod:`harness.shutdown`).
+    """
     interrupt.install()
     try:
         from harness.cli import main
+        from harness.shutdown import exit_process
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
-        return interrupt.EXIT_INTERRUPTED
-    return main()
+        sys.exit(interrupt.EXIT_INTERRUPTED)
+    exit_process(main())
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    run()

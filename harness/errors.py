@@ -8,3 +8,8 @@ class InvalidArgument(ValueError):
 
     The CLI turns this into a single line on stderr and exit status 2.
     """
+
+
+class Unwind(BaseException):
+    """Raised by the harness *through* code under test to unwind it (a worker stopped
+    while suspended in an op). Never an observation: ``Target.apply`` lets it pass."""

@@ -175,7 +175,7 @@ def fuzz(
     target.make_objects(target.families)  # a factory that cannot work fails here, clearly
 
     if "patched" in kinds and not gevent_patched():
-        from harness.runners.patched import fuzz_in_patched_child
+        from harness.patched_fuzz import fuzz_in_patched_child
 
         options = dict(
             max_examples=max_examples,

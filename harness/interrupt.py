@@ -80,6 +80,11 @@ def interrupted() -> bool:
     return _INTERRUPTED.is_set()
 
 
+def clear() -> None:
+    """Forget a signal that arrived (for a process that dealt with it and goes on)."""
+    _INTERRUPTED.clear()
+
+
 def stop_if_interrupted() -> None:
     """Raise ``KeyboardInterrupt`` if a signal arrived, even if its own exception was lost."""
     if _INTERRUPTED.is_set():

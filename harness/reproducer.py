@@ -1,13 +1,24 @@
-"""A standalone Python reproducer for a divergence: only the target's package needed."""
+"""A standalone Python reproducer for a divergence: only the target's package needed.
+
+The script replays the trace's schedule on one worker per trace worker, of the trace's
+kinds (:data:`KINDS`: each kind is a worker class in ``templates/reproducer_kinds/``
+and the imports it needs), one step at a time, and compares each observation with the
+model's. Exit status: 1 the recorded divergence reproduced, 0 it did not, 2 the
+script could not run (one line on stderr says why). A target whose factory another
+process cannot import gets a script that says so and exits 2.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
 from harness.compare import Divergence
-from harness.targets.base import Target
+from harness.importable import Importable, NotImportable, Partial, find_importable
+from harness.targets.base import Target, local_items
+from harness.targets.stdlib import attribute_items
 from harness.trace import FLASK_APPS, FLASK_OPS, Op
 
 _TEMPLATES = jinja2.Environment(
@@ -17,6 +28,45 @@ _TEMPLATES = jinja2.Environment(
     keep_trailing_newline=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+def _docstring_safe(text: object) -> str:
+    """``text`` as it may appear inside a triple-quoted docstring."""
+    return str(text).replace("\\", "\\\\").replace('"""', '\\"""')
+
+
+_TEMPLATES.filters["pyrepr"] = repr  # a Python literal
+_TEMPLATES.filters["doc"] = _docstring_safe
+
+EXIT_NOT_REPRODUCED, EXIT_REPRODUCED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a script runs the workers of one kind."""
+
+    #: The worker class the script instantiates for a worker of this kind.
+    worker_class: str
+    #: The template under ``templates/reproducer_kinds/`` defining that class.
+    template: str
+    #: Third-party modules the class needs (imported before the target, failing with exit 2).
+    packages: tuple[str, ...] = ()
+    #: Standard-library modules it needs.
+    stdlib: tuple[str, ...] = ()
+
+
+#: Every kind a trace may name. ``patched`` is a thread after ``gevent.monkey.patch_all()``
+#: at the top of the script (the thread template knows it from ``patched``).
+KINDS = {
+    "thread": Kind("ThreadWorker", "thread", stdlib=("queue", "threading")),
+    "patched": Kind("ThreadWorker", "thread", packages=("gevent",), stdlib=("queue", "threading")),
+    "greenlet": Kind("GreenletWorker", "greenlet", packages=("greenlet",)),
+    "gevent": Kind("GeventWorker", "gevent", packages=("gevent", "gevent.queue")),
+    "asyncio": Kind("AsyncioWorker", "asyncio", stdlib=("asyncio",)),
+}
+
+#: How the script reads ``items`` for the target's own ``items`` reader.
+_ITEMS_READERS = {local_items: "items_of_local", attribute_items: "items_of_namespace"}
 
 
 def _flask_code(op: Op, worker: int) -> str:
@@ -33,64 +83,132 @@ def _flask_code(op: Op, worker: int) -> str:
     return {"current_app": "flask.current_app.name", "request_path": "flask.request.path"}[op.name]
 
 
-def _code(op: Op, worker: int) -> str:
+def _code(op: Op, worker: int, items: str) -> str:
+    """The Python expression that performs ``op`` in the script (see the template's helpers)."""
     obj = f"objects[{op.obj}]"
     if op.name in FLASK_OPS:
         return _flask_code(op, worker)
+    if op.name == "proxy":
+        return f"proxied({obj}, {op.attr!r})"
     return {
-        "set": f"setattr({obj}, {op.attr!r}, {op.value!r})",
+        "set": f"set_attr({obj}, {op.attr!r}, {op.value!r})",
         "get": f"getattr({obj}, {op.attr!r})",
-        "delete": f"delattr({obj}, {op.attr!r})",
-        "release": f"{obj}.__release_local__()",
-        "items": f"items({obj})",
-        "push": f"{obj}.push({op.value!r}) and None",
+        "delete": f"del_attr({obj}, {op.attr!r})",
+        "release": f"release({obj})",
+        "items": f"{items}({obj})",
+        "push": f"push({obj}, {op.value!r})",
         "pop": f"{obj}.pop()",
         "top": f"{obj}.top",
     }[op.name]
 
 
-def reproducer_source(divergence: Divergence, target: Target, filename: str = "reproduce.py") -> str:
-    """Return the source of a script that replays ``divergence.trace`` with plain threads
-    and greenlets against the target's own classes, and prints the divergent step.
+class _Imports:
+    """The ``from module import name`` lines of a script, one local name per object."""
 
-    A dispatch trace needs the harness's checkpoints to stop requests mid-view, so its
-    script replays the embedded trace through the harness instead."""
-    if "dispatch" in divergence.trace.objects:
-        return _TEMPLATES.get_template("reproducer_harness.py.j2").render(
-            target=divergence.target,
-            index=divergence.index,
-            filename=filename,
-            trace=divergence.trace.to_json(),
-        )
-    imports: dict[str, None] = {}
-    factories: list[str] = []
-    for family in divergence.trace.objects:
-        if family == "flask":  # plain Flask calls: see the template's helpers
-            imports["import flask"] = None
-            factories.append("dict")
-            continue
-        factory: Any = target.factories[family]
-        imports[f"from {factory.__module__} import {factory.__qualname__}"] = None
-        factories.append(factory.__qualname__)
+    def __init__(self) -> None:
+        self.lines: dict[str, None] = {}
+        self._taken: dict[str, tuple[str, str]] = {}
+
+    def name(self, module: str, attribute: str) -> str:
+        """The script's name for ``module.attribute``, imported once (aliased on a clash)."""
+        alias, suffix = attribute, 1
+        while self._taken.setdefault(alias, (module, attribute)) != (module, attribute):
+            suffix += 1
+            alias = f"{attribute}_{suffix}"
+        line = f"from {module} import {attribute}"
+        self.lines[line if alias == attribute else f"{line} as {alias}"] = None
+        return alias
+
+    def expression(self, importable: Importable) -> str:
+        """The script's expression for ``importable``."""
+        if isinstance(importable, Partial):
+            arguments = [
+                self.expression(importable.func),
+                *importable.args,
+                *(f"{key}={value}" for key, value in importable.keywords),
+            ]
+            return f"{self.name('functools', 'partial')}({', '.join(arguments)})"
+        first, _, rest = importable.qualname.partition(".")
+        return self.name(importable.module, first) + (f".{rest}" if rest else "")
+
+
+def _items_reader(target: Target, imports: _Imports) -> str:
+    reader = _ITEMS_READERS.get(target.items)
+    if reader is not None:
+        return reader
+    try:
+        return imports.expression(find_importable(target.items))
+    except NotImportable as exc:
+        raise NotImportable(f"the target's items reader {exc}") from None
+
+
+def reproducer_source(divergence: Divergence, target: Target, filename: str = "reproduce.py") -> str:
+    """Return the source of a standalone script that replays ``divergence.trace`` against
+    the target's own classes on workers of the trace's kinds, prints every step, and
+    exits 1 when the recorded divergence reproduces (same step, same observation), 0
+    when it does not, 2 when it cannot run (one line on stderr says why).
+
+    A target whose factory another process cannot import (see :mod:`harness.importable`)
+    gets a script that says so and exits 2. A dispatch trace needs the harness's
+    checkpoints to stop requests mid-view, so its script replays the embedded trace
+    through the harness instead."""
     trace = divergence.trace
+    observed = divergence.observed
+    recorded = str(observed[divergence.index]) if divergence.index < len(observed) else "(not run)"
+    common = {
+        "target": divergence.target,
+        "index": divergence.index,
+        "filename": filename,
+        "recorded": recorded,
+    }
+    if "dispatch" in trace.objects:
+        return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
+    imports = _Imports()
+    try:
+        factories = [_factory(family, target, imports) for family in trace.objects]
+        items = _items_reader(target, imports) if any(s.op.name == "items" for s in trace.steps) else ""
+    except NotImportable as exc:
+        return _TEMPLATES.get_template("reproducer_unavailable.py.j2").render(
+            reason=str(exc), table=divergence.table(), **common
+        )
+    kinds = sorted({kind for kind in trace.workers[1:]}, key=list(KINDS).index)
+    used = [KINDS[kind] for kind in kinds]
     steps = [
         {
             "worker": step.worker,
             "text": str(step.op),
-            "code": _code(step.op, step.worker),
+            "code": _code(step.op, step.worker, items),
             "expected": str(divergence.expected[index]),
         }
         for index, step in enumerate(trace.steps)
     ]
     return _TEMPLATES.get_template("reproducer.py.j2").render(
-        target=divergence.target,
-        index=divergence.index,
-        filename=filename,
-        greenlets="greenlet" in trace.workers,
+        patched="patched" in kinds,
+        gevent=any("gevent" in kind.packages for kind in used),
+        packages=list(dict.fromkeys(package for kind in used for package in kind.packages)),
+        stdlib=sorted({module for kind in used for module in kind.stdlib}),
+        worker_templates=list(dict.fromkeys(kind.template for kind in used)),
+        worker_classes={kind: KINDS[kind].worker_class for kind in kinds},
         flask="flask" in trace.objects,
-        imports=list(imports),
+        imports=list(imports.lines),
         factories=factories,
-        workers=repr(list(trace.workers)),
+        workers=list(trace.workers),
         apps=FLASK_APPS,
         steps=steps,
+        **common,
     )
+
+
+def _factory(family: str, target: Target, imports: _Imports) -> str:
+    """The script's expression making one object of ``family``."""
+    if family == "flask":  # plain Flask calls: see the template's helpers
+        imports.lines["import flask"] = None
+        return "dict()"
+    factory: Any = target.factories[family]
+    try:
+        return imports.expression(find_importable(factory, hint=target.name)) + "()"
+    except NotImportable as exc:
+        raise NotImportable(
+            f"the factory of the {family!r} objects {exc}; make it a module-level function or class"
+            " (or bind it to a module-level name)"
+        ) from None

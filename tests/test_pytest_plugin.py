@@ -77,7 +77,8 @@ def test_reports_from_parallel_workers_do_not_clobber(pytester):
     workers = {page.parts[0] for page in pages}
     assert workers <= {"gw0", "gw1"} and pages, pages
     results = list((pytester.path / "out").rglob("results/*.json"))
-    assert len(results) == len(workers)  # one per worker directory: same target name, no clobbering
+    # one per failing test (targets are named module:qualname), each in its worker's directory
+    assert len(results) == 2 and {r.relative_to(pytester.path / "out").parts[0] for r in results} == workers
 
 
 REMEMBERING_TESTS = """

@@ -18,10 +18,11 @@ from typing import Protocol
 
 import greenlet
 
+from harness.errors import Unwind
 from harness.trace import Observation, Op
 
 
-class WorkerStopped(BaseException):
+class WorkerStopped(Unwind):
     """Raised at a checkpoint when the worker is finished or abandoned while suspended:
     it unwinds the suspended code (``finally`` blocks run, e.g. Flask pops its contexts)."""
 

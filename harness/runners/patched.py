@@ -1,10 +1,15 @@
 """The ``patched`` kind: ``threading.Thread`` after ``gevent.monkey.patch_all()``.
 
 Monkey-patching is process-wide and cannot be undone, so it happens in a child
-process: a fresh interpreter patches first, then imports the harness, runs the
-trace (or a whole fuzz run) and sends the result back as JSON on stdout. The
-parent stays unpatched and reports the result like any other. The child dies with
-the parent (see :func:`harness.interrupt.run_process`).
+process: a fresh interpreter patches first, then imports the harness, serves one JSON
+request read on stdin and answers with JSON on stdout. The parent stays unpatched and
+reports the result like any other. The child dies with the parent (see
+:func:`harness.interrupt.run_process`).
+
+This module is the protocol (:func:`call_patched_child`, :func:`serve_patched_child`)
+and the replay of one trace. Other requests (a whole fuzz run: see
+:mod:`harness.patched_fuzz`) are served by modules above the runners, so this layer
+never imports them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +30,29 @@ from harness.trace import Observation, Trace
 _MARK = "@@local-harness-result@@ "
 _BOOT = (
     "from gevent import monkey; monkey.patch_all()\n"
-    "from harness.runners.patched import child_main\n"
-    "child_main()\n"
+    "import importlib\n"
+    "importlib.import_module({module!r}).child_main()\n"
 )
 
+#: What a child module does with a request: the target loaded, return the JSON answer.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-def _target_spec(target: Any) -> dict[str, Any]:
+
+def target_spec(target: Any) -> dict[str, Any]:
+    """The request fields that load ``target`` again in the child."""
     family = target.families[0] if ":" in target.name else None
     # the ops travel too: a caller may have narrowed them (dataclasses.replace)
     return {"target": target.name, "family": family, "ops": sorted(target.ops)}
 
 
-def _call(payload: dict[str, Any], timeout: float, pass_stderr: bool) -> dict[str, Any]:
+def call_patched_child(
+    module: str, payload: dict[str, Any], timeout: float, pass_stderr: bool
+) -> dict[str, Any]:
+    """Start a gevent-patched interpreter that calls ``module.child_main()`` (which must
+    serve the request through :func:`serve_patched_child`), send it ``payload``, return
+    its answer. Raise :class:`InvalidArgument` for a user mistake it reported, and
+    ``RuntimeError`` if it failed or did not finish within ``timeout`` seconds. With
+    ``pass_stderr`` the child's stderr (progress lines) goes to this process's."""
     source_root = str(Path(__file__).resolve().parents[2])
     env = {
         **os.environ,
@@ -43,7 +60,7 @@ def _call(payload: dict[str, Any], timeout: float, pass_stderr: bool) -> dict[st
     }
     try:
         proc = run_process(
-            [sys.executable, "-c", _BOOT],
+            [sys.executable, "-c", _BOOT.format(module=module)],
             input=json.dumps(payload),
             stdout=subprocess.PIPE,
             stderr=None if pass_stderr else subprocess.PIPE,
@@ -63,53 +80,44 @@ def _call(payload: dict[str, Any], timeout: float, pass_stderr: bool) -> dict[st
     return answer
 
 
-def run_in_patched_child(trace: Trace, target: Any, step_timeout: float) -> list[Observation]:
-    """Replay ``trace`` in a gevent-patched child process; return its observations."""
-    payload = {"mode": "run", "trace": trace.to_dict(), "step_timeout": step_timeout, **_target_spec(target)}
-    timeout = 60 + step_timeout * max(len(trace.steps), 1)
-    answer = _call(payload, timeout, pass_stderr=False)
-    return [Observation.from_dict(obs) for obs in answer["observations"]]
-
-
-def fuzz_in_patched_child(target: Any, kinds: tuple[str, ...], options: dict[str, Any]) -> dict[str, Any]:
-    """Run a whole fuzz run in a gevent-patched child; return the FuzzResult as a dict.
-
-    The child's progress lines go straight to this process's stderr.
-    """
-    payload = {"mode": "fuzz", "kinds": list(kinds), "options": options, **_target_spec(target)}
-    seconds = options.get("seconds") or 0
-    timeout = 600 + 3 * seconds + (options.get("max_examples") or 0)
-    return _call(payload, timeout, pass_stderr=True)
-
-
-def child_main() -> None:
-    """Entry point of the patched child: read a JSON request on stdin, answer on stdout."""
+def serve_patched_child(handle: Handler) -> None:
+    """The child's side: read one JSON request on stdin, load its target, answer with
+    ``handle(request, target)`` (or the user mistake it raised) on stdout, and end the
+    process, even if the target left threads that would keep it alive."""
+    from harness import interrupt
     from harness.environment import gevent_patched
+    from harness.shutdown import exit_process
     from harness.targets import get_target
 
-    assert gevent_patched(), "the patched child must be started through _BOOT"
+    assert gevent_patched(), "the patched child must be started by call_patched_child"
+    interrupt.install()
     request = json.loads(sys.stdin.read())
     try:
         target = get_target(request["target"], request.get("family"))
         if "ops" in request:
             target = dataclasses.replace(target, ops=frozenset(request["ops"]))
-        if request["mode"] == "run":
-            from harness.runners.scheduler import run_trace
-
-            trace = Trace.from_dict(request["trace"])
-            observations = run_trace(trace, target, request["step_timeout"])
-            answer: dict[str, Any] = {"observations": [obs.to_dict() for obs in observations]}
-        else:
-            from harness.baseline import Baseline
-            from harness.fuzzer import fuzz
-            from harness.progress import ProgressLine
-
-            options = dict(request["options"])
-            options["baseline"] = Baseline.from_list(options["baseline"]) or None
-            progress = ProgressLine(f"{target.name} [patched]")
-            result = fuzz(target, request["kinds"], progress=progress, **options)
-            progress.close(result.verdict)
-            answer = result.to_dict()
+        answer = handle(request, target)
     except InvalidArgument as exc:
         answer = {"error": str(exc)}
     print(_MARK + json.dumps(answer), flush=True)
+    exit_process(0)
+
+
+def run_in_patched_child(trace: Trace, target: Any, step_timeout: float) -> list[Observation]:
+    """Replay ``trace`` in a gevent-patched child process; return its observations."""
+    payload = {"trace": trace.to_dict(), "step_timeout": step_timeout, **target_spec(target)}
+    timeout = 60 + step_timeout * max(len(trace.steps), 1)
+    answer = call_patched_child(__name__, payload, timeout, pass_stderr=False)
+    return [Observation.from_dict(obs) for obs in answer["observations"]]
+
+
+def _replay(request: dict[str, Any], target: Any) -> dict[str, Any]:
+    from harness.runners.scheduler import run_trace
+
+    observations = run_trace(Trace.from_dict(request["trace"]), target, request["step_timeout"])
+    return {"observations": [obs.to_dict() for obs in observations]}
+
+
+def child_main() -> None:
+    """Entry point of the patched child that replays one trace."""
+    serve_patched_child(_replay)

@@ -7,6 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import greenlet
+
+from harness.errors import Unwind
+from harness.interrupt import interrupted
 from harness.model import DEFAULT_CONTRACTS, UNSUPPORTED
 from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
 
@@ -77,11 +81,21 @@ class Target:
     def apply(self, obj: Any, op: Op) -> Observation:
         """Run ``op`` on ``obj`` in the calling worker and return what it produced.
 
-        Any ``Exception`` (and ``SystemExit``) becomes a ``raised`` observation.
+        Whatever the op raises is a ``raised`` observation, ``BaseException`` included
+        (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``: the target raised them),
+        except what the harness itself raises through the op: a ``KeyboardInterrupt``
+        after a real SIGINT/SIGTERM (see :mod:`harness.interrupt`), an :class:`Unwind`
+        and ``GreenletExit`` (a worker being stopped or abandoned).
         """
         try:
             return Observation.returned(self._dispatch(obj, op))
-        except (Exception, SystemExit) as exc:  # the target's exceptions are observations
+        except (Unwind, greenlet.GreenletExit):
+            raise
+        except KeyboardInterrupt as exc:
+            if interrupted():
+                raise
+            return Observation.raised(exc)
+        except BaseException as exc:  # the target's exceptions are observations
             return Observation.raised(exc)
 
     def _dispatch(self, obj: Any, op: Op) -> Any:

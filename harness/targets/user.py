@@ -26,7 +26,7 @@ def load_user_target(spec: str, family: str | None = None) -> Target:
         raise InvalidArgument(f"a user target is 'module:factory', got {spec!r}")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # any import-time failure of the user's module
+    except (Exception, SystemExit) as exc:  # any import-time failure of the user's module, exit included
         raise InvalidArgument(
             f"cannot import {module_name!r} for target {spec!r}: {type(exc).__name__}: {exc}"
         ) from None
@@ -53,7 +53,7 @@ def factory_target(
     ``__release_local__`` and ``__iter__``)."""
     try:
         sample = factory()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise InvalidArgument(f"{name}() failed: {type(exc).__name__}: {exc}") from None
     if family is None:
         family = detect_family(sample)

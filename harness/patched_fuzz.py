@@ -1,0 +1,39 @@
+"""A whole fuzz run of the ``patched`` kind, in one gevent-patched child process.
+
+A child per example would cost about a second each, so the fuzz loop itself runs in
+the child (see :mod:`harness.runners.patched` for the protocol), and its result comes
+back as a :meth:`harness.fuzzer.FuzzResult.to_dict`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.baseline import Baseline
+from harness.fuzzer import fuzz
+from harness.progress import ProgressLine
+from harness.runners.patched import call_patched_child, serve_patched_child, target_spec
+
+
+def fuzz_in_patched_child(target: Any, kinds: tuple[str, ...], options: dict[str, Any]) -> dict[str, Any]:
+    """Run a whole fuzz run (``harness.fuzzer.fuzz(target, kinds, **options)``, the
+    baseline as its list form) in a gevent-patched child; return the FuzzResult as a
+    dict. The child's progress lines go straight to this process's stderr."""
+    payload = {"kinds": list(kinds), "options": options, **target_spec(target)}
+    seconds = options.get("seconds") or 0
+    timeout = 600 + 3 * seconds + (options.get("max_examples") or 0)
+    return call_patched_child(__name__, payload, timeout, pass_stderr=True)
+
+
+def _fuzz(request: dict[str, Any], target: Any) -> dict[str, Any]:
+    options = dict(request["options"])
+    options["baseline"] = Baseline.from_list(options["baseline"]) or None
+    progress = ProgressLine(f"{target.name} [patched]")
+    result = fuzz(target, request["kinds"], progress=progress, **options)
+    progress.close(result.verdict)
+    return result.to_dict()
+
+
+def child_main() -> None:
+    """Entry point of the patched child that fuzzes."""
+    serve_patched_child(_fuzz)

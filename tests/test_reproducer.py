@@ -1,0 +1,341 @@
+"""The standalone reproducer, run as a user runs it (a subprocess) against real divergences.
+
+Every divergence here is observed by replaying a trace against a real target first; the
+script written with the report must then show the same step and observation on its own,
+and say by its exit status whether it did: 1 reproduced, 0 not, 2 could not run.
+"""
+
+import ast
+import functools
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.engine import find_divergence
+from harness.fuzzer import FuzzResult, checked_kinds
+from harness.reproducer import reproducer_source
+from harness.targets import get_target
+from harness.targets.base import ALL_OPS
+from harness.targets.user import factory_target, load_user_target
+from harness.trace import Op, Step, Trace
+from tests.fixtures import repro_factories
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ["thread", "greenlet", "gevent", "asyncio", "patched"]
+#: Far above what a script takes (its own watchdog included): only a stuck script times out.
+GENEROUS = 120
+
+
+def release_trace(kind):
+    """w1 sets a name, main releases the object, w1 reads the name: 3 steps."""
+    return Trace(
+        ("main", kind),
+        ("local",),
+        (Step(1, Op("set", 0, "a", 1)), Step(0, Op("release", 0)), Step(1, Op("get", 0, "a"))),
+    )
+
+
+def diverging(trace, target, step_timeout=5.0):
+    """The divergence ``target`` really shows on ``trace`` (replayed here)."""
+    divergence = find_divergence(trace, target, step_timeout)
+    assert divergence is not None, f"{target.name} conforms on this trace"
+    return divergence
+
+
+def write_report(directory, divergence, target):
+    """Write the result's files as ``fuzz`` does; return the data written."""
+    result = FuzzResult(target.name, tuple(sorted(set(divergence.trace.workers[1:]))), 1, 0.0, divergence)
+    return report.write_result(directory, result, target)
+
+
+def run_script(directory, data, *args, pythonpath=()):
+    script = directory / data["files"]["reproducer"]
+    return subprocess.run(
+        [sys.executable, script.name, *args],
+        cwd=script.parent,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, pythonpath), str(ROOT)])},
+        capture_output=True,
+        text=True,
+        timeout=GENEROUS,
+    )
+
+
+def third_party_imports(source):
+    """The top-level packages a script imports, the standard library left out."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names)
+
+
+def assert_reproduced(run, divergence):
+    assert run.returncode == 1, run.stdout + run.stderr
+    marked = [line for line in run.stdout.splitlines() if line.startswith(">>")]
+    assert len(marked) == 1, run.stdout
+    assert marked[0].split()[1] == str(divergence.index)
+    assert marked[0].endswith(f"observed {divergence.observed[divergence.index]}")
+    assert run.stdout.splitlines()[-1] == f"DIVERGES at step {divergence.index}: reproduced"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_reproduces_a_planted_bug(tmp_path, kind):
+    target = get_target("mutant-release-clears-all-local")
+    divergence = diverging(release_trace(kind), target)
+    data = write_report(tmp_path, divergence, target)
+    needs = {"greenlet": {"greenlet"}, "gevent": {"gevent"}, "patched": {"gevent"}}.get(kind, set())
+    assert third_party_imports((tmp_path / data["files"]["reproducer"]).read_text()) == {"harness", *needs}
+    assert_reproduced(run_script(tmp_path, data), divergence)
+
+
+@pytest.mark.parametrize("kind", ["thread", "greenlet", "gevent", "asyncio"])
+def test_every_kind_reproduces_the_seed_local_leak(tmp_path, kind):
+    """The seed's Local keyed by thread ident: a later worker sees an earlier one's data
+    (threads: the ident is reused; the others: they share their thread's)."""
+    trace = Trace(
+        ("main", kind, kind),
+        ("local",),
+        (Step(1, Op("set", 0, "a", 0)), Step(2, Op("items", 0)), Step(2, Op("get", 0, "a"))),
+    )
+    target = get_target("seed-local")
+    divergence = diverging(trace, target)
+    assert_reproduced(run_script(tmp_path, write_report(tmp_path, divergence, target)), divergence)
+
+
+@pytest.mark.parametrize("kind", ["thread", "greenlet", "patched"])
+def test_a_hang_prints_hang_at_its_step_and_reproduces(tmp_path, kind):
+    """faulty-hang: ``set`` keeps a lock that ``get`` waits for. A thread blocks on its
+    own, a greenlet blocks the script's thread (the watchdog is its own OS thread), a
+    patched thread blocks every greenlet (gevent says so at once)."""
+    trace = Trace(
+        ("main", kind, kind), ("local",), (Step(1, Op("set", 0, "a", 1)), Step(2, Op("get", 0, "a")))
+    )
+    target = get_target("faulty-hang")
+    divergence = diverging(trace, target, step_timeout=1.0)
+    assert str(divergence.observed[divergence.index]) == "Hang"
+    assert_reproduced(run_script(tmp_path, write_report(tmp_path, divergence, target)), divergence)
+
+
+def test_items_and_proxy_ops_replay_as_the_harness_runs_them(tmp_path):
+    """threading.local's items are its ``vars`` (it is not iterable); proxies read through
+    ``local(name)``."""
+    target, _, _ = checked_kinds(get_target("threading-local"), ("greenlet",), check_unsupported=True)
+    trace = Trace(
+        ("main", "greenlet", "greenlet"), ("local",), (Step(1, Op("set", 0, "a", 1)), Step(2, Op("items", 0)))
+    )
+    divergence = diverging(trace, target)
+    assert_reproduced(run_script(tmp_path, write_report(tmp_path, divergence, target)), divergence)
+
+    proxied = replace(get_target("mutant-release-clears-all-local"), ops=ALL_OPS)
+    trace = Trace(
+        ("main", "greenlet"),
+        ("local",),
+        (
+            Step(1, Op("set", 0, "a", 1)),
+            Step(1, Op("proxy", 0, "a")),
+            Step(0, Op("release", 0)),
+            Step(1, Op("proxy", 0, "a")),
+        ),
+    )
+    divergence = diverging(trace, proxied)
+    assert divergence.index == 3
+    assert_reproduced(
+        run_script(tmp_path / "proxy", write_report(tmp_path / "proxy", divergence, proxied)), divergence
+    )
+
+
+# ---- exit status: 0 not reproduced, 2 could not run --------------------------------------
+
+FIXED = "from harness.inhouse.local import Local\n"
+SET_RAISES = (
+    "from harness.inhouse.local import Local as _Local\n\n\n"
+    "class Local(_Local):\n"
+    "    __slots__ = ()\n\n"
+    "    def __setattr__(self, name, value):\n"
+    "        raise RuntimeError(name)\n"
+)
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """A user's module ``buggy_local`` (Local has the release bug); the reproducer of its
+    divergence, written under ``tmp_path/reports``. Returns (module file, divergence, data)."""
+    module = tmp_path / "buggy_local.py"
+    module.write_text("from harness.inhouse.mutants import ReleaseClearsAllLocal as Local\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    target = load_user_target("buggy_local:Local")
+    divergence = diverging(release_trace("thread"), target)
+    data = write_report(tmp_path / "reports", divergence, target)
+    monkeypatch.delitem(sys.modules, "buggy_local")
+    return module, divergence, data
+
+
+def test_a_fixed_target_does_not_reproduce(tmp_path, user_module):
+    module, divergence, data = user_module
+    module.write_text(FIXED)
+    run = run_script(tmp_path / "reports", data, pythonpath=[tmp_path])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not any(line.startswith(">>") for line in run.stdout.splitlines())
+    assert run.stdout.splitlines()[-1] == "no divergence this time: not reproduced"
+
+
+def test_a_different_divergence_is_not_the_one_reproduced(tmp_path, user_module):
+    module, divergence, data = user_module
+    module.write_text(SET_RAISES)
+    run = run_script(tmp_path / "reports", data, pythonpath=[tmp_path])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1].startswith(
+        "DIVERGES at step 0 (observed raises RuntimeError), not as recorded"
+    )
+
+
+@pytest.mark.parametrize(
+    "module_text, why",
+    [
+        (
+            None,
+            "cannot import the target or what it needs: ModuleNotFoundError: No module named 'buggy_local'",
+        ),
+        ("import sys\n\nsys.exit(5)\n", "cannot import the target or what it needs: SystemExit: 5"),
+        (
+            "def Local():\n    raise RuntimeError('no storage')\n",
+            "the target cannot make its objects: RuntimeError: no storage",
+        ),
+    ],
+    ids=["missing", "exits-at-import", "factory-raises"],
+)
+def test_a_script_that_cannot_run_exits_2_with_one_line(tmp_path, user_module, module_text, why):
+    module, divergence, data = user_module
+    if module_text is None:
+        module.unlink()
+    else:
+        module.write_text(module_text)
+    run = run_script(tmp_path / "reports", data, pythonpath=[tmp_path])
+    assert run.returncode == 2, run.stdout + run.stderr
+    script = Path(data["files"]["reproducer"]).name
+    assert run.stderr.splitlines() == [f"{script}: cannot run: {why}"]
+
+
+# ---- factories of every shape: resolved where possible, a clear exit 2 otherwise ----------
+
+
+def _nested_partial():
+    return functools.partial(lambda: repro_factories.LAMBDA())
+
+
+RESOLVABLE = {
+    "module-level lambda": repro_factories.LAMBDA,
+    "staticmethod": repro_factories.Factories.make,
+    "staticmethod object": repro_factories.Factories.__dict__["make"],
+    "classmethod": repro_factories.Factories.create,
+    "module-level partial": repro_factories.PARTIAL,
+    "partial of a function": functools.partial(repro_factories.make_labelled, "x", size=3),
+    "partial with a path in its name": functools.partial(repro_factories.make_labelled, "../a/b"),
+    "module-level callable instance": repro_factories.INSTANCE,
+}
+UNRESOLVABLE = {
+    "lambda": (lambda: repro_factories.LAMBDA(), "is a lambda"),
+    "nested function": (repro_factories.nested(), "defined inside tests.fixtures.repro_factories.nested()"),
+    "callable instance": (repro_factories.Maker(), "is an instance of Maker bound to no module-level name"),
+    "partial of a lambda": (_nested_partial(), "is a functools.partial of something that is a lambda"),
+    "partial with an object": (
+        functools.partial(repro_factories.make_labelled, object()),
+        "is a functools.partial with an argument that is not a literal: <object object at",
+    ),
+}
+
+
+def _factory_report(tmp_path, factory):
+    """Find the release bug through ``factory`` (named as check_local names it); write
+    the result and the index; return (divergence, result data)."""
+    target = factory_target(factory, name=getattr(factory, "__qualname__", repr(factory)))
+    divergence = diverging(release_trace("greenlet"), target)
+    data = write_report(tmp_path, divergence, target)
+    index = report.write_index(tmp_path).read_text()
+    assert data["files"]["page"] in index and (tmp_path / data["files"]["page"]).exists()
+    result = tmp_path / "results" / f"{report.file_slug(target.name)}--greenlet.json"
+    assert json.loads(result.read_text())["verdict"] == "diverges"
+    return divergence, data
+
+
+@pytest.mark.parametrize("factory", RESOLVABLE.values(), ids=RESOLVABLE)
+def test_a_factory_reachable_by_import_is_resolved(tmp_path, factory):
+    divergence, data = _factory_report(tmp_path, factory)
+    assert_reproduced(run_script(tmp_path, data), divergence)
+
+
+@pytest.mark.parametrize("factory, why", UNRESOLVABLE.values(), ids=UNRESOLVABLE)
+def test_a_factory_no_process_can_import_gets_a_script_saying_why(tmp_path, factory, why):
+    divergence, data = _factory_report(tmp_path, factory)
+    run = run_script(tmp_path, data)
+    assert run.returncode == 2, run.stdout + run.stderr
+    [line] = run.stderr.splitlines()
+    assert "cannot run: the factory of the 'local' objects " in line and why in line, line
+    assert not run.stdout
+
+
+# ---- Flask worlds, dispatch traces, odd names ------------------------------------------
+
+
+def test_flask_out_of_order_pop_reproduces_with_flask_alone(tmp_path):
+    """The README's Flask bug: an out-of-order pop_app leaves no context for pop_request."""
+    steps = [(0, "push_app", None, 0), (0, "push_request", "a", 1), (0, "pop_app", None, None)]
+    steps.append((0, "pop_request", None, None))
+    trace = Trace(
+        ("main",), ("flask",), tuple(Step(w, Op(name, 0, attr, value)) for w, name, attr, value in steps)
+    )
+    target = get_target("flask")
+    divergence = diverging(trace, target)
+    data = write_report(tmp_path, divergence, target)
+    source = (tmp_path / data["files"]["reproducer"]).read_text()
+    assert third_party_imports(source) == {"flask"}
+    assert_reproduced(run_script(tmp_path, data), divergence)
+
+
+def test_a_dispatch_script_that_cannot_find_its_target_exits_2(tmp_path):
+    """Dispatch traces replay through the harness, which loads the target by name: a
+    target made in code has none, and the script says so in one line."""
+    from harness.targets.base import Target
+    from harness.targets.dispatch import DispatchWorld
+
+    leaky = Target(
+        name="dispatch-token-in-a-global",
+        description="the view keeps its token in a process-global, not in g",
+        factories={"dispatch": lambda: DispatchWorld(token_in_g=False)},
+        ops=get_target("flask-dispatch").ops,
+    )
+    begin = [Op("request_begin", 0, "site", 1), Op("request_begin", 0, "admin", 2)]
+    trace = Trace(
+        ("main", "thread", "thread"),
+        ("dispatch",),
+        (Step(1, begin[0]), Step(2, begin[1]), Step(1, Op("request_end", 0))),
+    )
+    divergence = diverging(trace, leaky)
+    run = run_script(tmp_path, write_report(tmp_path, divergence, leaky))
+    assert run.returncode == 2, run.stdout + run.stderr
+    [line] = run.stderr.splitlines()
+    assert "cannot run: unknown target 'dispatch-token-in-a-global'" in line
+
+
+@pytest.mark.parametrize("name", ['odd """ name', "back\\slash", "quote ' and \" name"])
+def test_any_target_name_gives_a_script_that_compiles(tmp_path, name):
+    target = get_target("mutant-release-clears-all-local")
+    divergence = replace(diverging(release_trace("greenlet"), target), target=name)
+    for script_target in (target, factory_target(lambda: repro_factories.LAMBDA(), name=name)):
+        source = reproducer_source(divergence, script_target, f"{name}.py")
+        compile(source, "reproduce.py", "exec")
+        assert ast.get_docstring(ast.parse(source)).startswith(
+            f"Reproducer generated by local-harness: {name}"
+        ) or (
+            ast.get_docstring(ast.parse(source)).startswith(
+                f"Standalone reproducer generated by local-harness: {name}"
+            )
+        )
