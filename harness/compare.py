@@ -24,10 +24,17 @@ class Divergence:
         """The trace as a plain-text table, the divergent step marked with ``>>``."""
         return format_table(self.trace, self.expected, self.observed, self.index)
 
+    def step_name(self) -> str:
+        """What the divergent step does: its op's name (for a resume, the resumed op's),
+        or ``spawn``."""
+        op = self.trace.resumed_op(self.index)
+        return "spawn" if op is None else op.name
+
     def signature(self) -> str:
         """A short description of what went wrong at the divergent step."""
-        step = self.trace.steps[self.index]
-        return f"{step.op.name}: expected {self.expected[self.index]}, observed {self.observed[self.index]}"
+        return (
+            f"{self.step_name()}: expected {self.expected[self.index]}, observed {self.observed[self.index]}"
+        )
 
     def kind(self) -> tuple[str, str, str]:
         """What failed, without the values: op name and the two outcomes.
@@ -37,10 +44,9 @@ class Divergence:
         """
 
         def shape(obs: Observation) -> str:
-            return obs.outcome if obs.outcome == "returned" else f"{obs.outcome} {obs.value}"
+            return obs.outcome if obs.outcome in ("returned", "paused") else f"{obs.outcome} {obs.value}"
 
-        step = self.trace.steps[self.index]
-        return (step.op.name, shape(self.expected[self.index]), shape(self.observed[self.index]))
+        return (self.step_name(), shape(self.expected[self.index]), shape(self.observed[self.index]))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form (trace, index, observations, contracts)."""
@@ -104,7 +110,7 @@ def format_table(
                 ">>" if index == mark else "",
                 str(index),
                 trace.worker_label(step.worker),
-                str(step.op),
+                trace.step_text(index),
                 str(expected[index]),
                 got,
             )

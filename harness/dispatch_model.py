@@ -16,10 +16,11 @@ before the checkpoint.
 
 from __future__ import annotations
 
+from harness.kinds import PREEMPTIBLE_KINDS
 from harness.trace import Observation, Op, dispatch_url
 
 #: Worker kinds that stop at the checkpoint.
-SUSPENDABLE_KINDS = frozenset({"thread", "greenlet", "gevent", "patched"})
+SUSPENDABLE_KINDS = PREEMPTIBLE_KINDS | {"greenlet", "gevent"}
 _NO_REQUEST = _REFUSED = Observation("raised", "RuntimeError")
 
 

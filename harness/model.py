@@ -4,14 +4,22 @@ Pure and sequential: no threads, no greenlets. Per worker and per object it keep
 a dict (for a Local) or a list (for a LocalStack). The contract:
 
 * a worker sees only its own operations;
-* a new worker starts ``fresh`` (empty) or, under the ``inherit`` contract, with a
-  copy of its parent's (main's) state at the moment it is spawned (its first step),
-  which is the contextvars rule for asyncio tasks;
+* a new worker's state at its spawn depends on its kind's *contract* (declared by the
+  target, per kind): ``fresh`` (empty), ``inherit`` (a copy of its parent's state at
+  that moment: the contextvars rule for asyncio tasks), ``reused`` (a pooled thread
+  starts with what the previous child on that pool thread left, unless it released
+  it) or ``write-back`` (a copy of the parent's, and the parent takes the child's state
+  when the child ends: asgiref's bridges, for which the parent waits);
 * a missing attribute raises ``AttributeError``; ``pop``/``top`` on an empty stack
   give ``None``; ``release`` empties that worker's state for that object;
-* ``push``, ``set``, ``delete`` and ``release`` return ``None``; ``items`` returns
-  the worker's own name/value mapping; ``proxy`` reads the name (Local) or the top
-  (LocalStack) through a ``LocalProxy``, which raises ``RuntimeError`` when unbound.
+* ``push``, ``set``, ``delete``, ``release``, ``drop`` and ``new`` return ``None``;
+  ``items`` returns the worker's own name/value mapping; ``proxy`` reads the name
+  (Local) or the top (LocalStack) through a ``LocalProxy``, which raises
+  ``RuntimeError`` when unbound; ``new`` empties every worker's state for the object;
+* a step that pauses its worker inside an op observes "pauses"; the op's result is
+  observed at the resume that lets it finish (a correct target's op cannot see other
+  workers' steps, so where it paused changes nothing);
+* a spawn step returns ``None``.
 
 Flask worlds (app and request contexts) follow :mod:`harness.flask_model`; requests
 through DispatcherMiddleware, :mod:`harness.dispatch_model`.
@@ -20,30 +28,62 @@ through DispatcherMiddleware, :mod:`harness.dispatch_model`.
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from harness.dispatch_model import SUSPENDABLE_KINDS, DispatchState
 from harness.flask_model import FlaskState
-from harness.trace import Observation, Op, Trace
+from harness.kinds import POOL_OF, WAITED_KINDS
+from harness.trace import PAUSED, Observation, Op, Trace
 
 FRESH = "fresh"
 INHERIT = "inherit"
+REUSED = "reused"
+WRITE_BACK = "write-back"
 #: A target may declare a kind unsupported: "not isolated by design"; it is not fuzzed.
 UNSUPPORTED = "unsupported"
-CONTRACTS = (FRESH, INHERIT, UNSUPPORTED)
-#: The contract checked for each kind unless a target declares otherwise.
+CONTRACTS = (FRESH, INHERIT, REUSED, WRITE_BACK, UNSUPPORTED)
+#: What each contract means, for reports and ``--help``.
+CONTRACT_DESCRIPTIONS: Mapping[str, str] = {
+    FRESH: "a new worker starts empty",
+    INHERIT: "a new worker starts with a copy of its parent's state at spawn",
+    REUSED: "a pooled thread's next child starts with what the previous one left",
+    WRITE_BACK: "a copy of the parent's state at spawn; the parent takes the child's state when it ends",
+    UNSUPPORTED: "not isolated by design (not fuzzed)",
+}
+#: Whether new threads start in a copy of the starting thread's context (Python 3.14's
+#: free-threaded build: ``sys.flags.thread_inherit_context``); else they start empty.
+THREADS_INHERIT_CONTEXT = bool(getattr(sys.flags, "thread_inherit_context", 0))
+#: The contract checked for each kind unless a target declares otherwise: the rules of a
+#: contextvars-based Local (werkzeug >= 2.1, asgiref, Flask's contexts).
 DEFAULT_CONTRACTS: Mapping[str, str] = {
-    "thread": FRESH,
+    "thread": INHERIT if THREADS_INHERIT_CONTEXT else FRESH,
     "greenlet": FRESH,
     "gevent": FRESH,
     "asyncio": INHERIT,
     "patched": FRESH,
+    "thread-ctx": INHERIT,
+    "to-thread": INHERIT,
+    "executor": FRESH,
+    "sync-to-async": WRITE_BACK,
+    "async-to-sync": WRITE_BACK,
+}
+
+#: The contracts of a Local keyed by the running worker itself (its task, else its
+#: greenlet, else its thread), as the in-house one is: every new worker starts empty,
+#: except on pooled threads, which keep what the previous child on them left.
+THREAD_KEYED_CONTRACTS: Mapping[str, str] = {
+    **{kind: FRESH for kind in DEFAULT_CONTRACTS},
+    "to-thread": REUSED,
+    "executor": REUSED,
+    "sync-to-async": REUSED,
 }
 
 _NONE = Observation.returned(None)
 _MISSING = Observation("raised", "AttributeError")
 _UNBOUND = Observation("raised", "RuntimeError")
+_EMPTY = {"local": dict, "stack": list, "flask": FlaskState, "dispatch": DispatchState}
 
 
 def expected_observations(
@@ -51,38 +91,109 @@ def expected_observations(
 ) -> list[Observation]:
     """Return the observation a correct implementation gives at each step of ``trace``.
 
-    ``contracts`` maps a worker kind to ``fresh`` or ``inherit``; kinds not in it
-    are ``fresh``.
+    ``contracts`` maps a worker kind to its contract (see the module docstring); kinds
+    not in it are ``fresh``.
     """
-    empty = [_EMPTY[family]() for family in trace.objects]
-    states: dict[int, list[Any]] = {0: _for_kind(copy.deepcopy(empty), "main")}
-    observations = []
-    for step in trace.steps:
-        worker = step.worker
-        if worker not in states:
-            kind = trace.workers[worker]
-            if contracts.get(kind, FRESH) == INHERIT:
-                states[worker] = _for_kind(copy.deepcopy(states[0]), kind)
+    return _Model(trace, contracts).run()
+
+
+class _Model:
+    """One sequential run of the model over a trace."""
+
+    def __init__(self, trace: Trace, contracts: Mapping[str, str]) -> None:
+        self.trace = trace
+        self.contracts = contracts
+        self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
+        self.paused: dict[int, Op] = {}
+        #: Per pool (see harness.kinds.POOL_OF), its threads: which worker runs on each
+        #: (None: idle), and what the last child on it left.
+        self.pool_workers: dict[str, list[int | None]] = {}
+        self.pool_left: dict[str, list[list[Any] | None]] = {}
+        self.ends = trace.ends_after()
+
+    def _empty(self) -> list[Any]:
+        return [_EMPTY[family]() for family in self.trace.objects]
+
+    def run(self) -> list[Observation]:
+        observations = []
+        created = self.trace.created_at()
+        for index, step in enumerate(self.trace.steps):
+            if step.worker not in self.states and created.get(step.worker) == index:
+                self._spawn(step.worker)  # spawned implicitly by main
+            if step.spawn is not None:
+                self._spawn(step.spawn)
+                observations.append(_NONE)
+            elif step.pause is not None:
+                self.paused.setdefault(step.worker, step.op)
+                observations.append(PAUSED)
             else:
-                states[worker] = _for_kind(copy.deepcopy(empty), kind)
-        observations.append(_apply(states[worker], step.op))
-    return observations
+                op = self.paused.pop(step.worker, None) if step.resume else step.op
+                observations.append(self._apply(step.worker, op))
+            for worker, end in self.ends.items():
+                if end == index:
+                    self._end(worker)
+        return observations
+
+    def _spawn(self, child: int) -> None:
+        kind = self.trace.workers[child]
+        parent = self.states[self.trace.parents[child]]
+        contract = self.contracts.get(kind, FRESH)
+        left = self._take_pool_thread(kind, child) if kind in POOL_OF else None
+        if contract in (INHERIT, WRITE_BACK):
+            state = copy.deepcopy(parent)
+        elif contract == REUSED and left is not None:
+            state = copy.deepcopy(left)
+        else:
+            state = self._empty()
+        self.states[child] = self._for_kind(state, kind)
+
+    def _take_pool_thread(self, kind: str, child: int) -> list[Any] | None:
+        """Put ``child`` on the lowest idle thread of its pool (a new one if none is idle),
+        as the runners' pools do; return what the last child there left (``None``: none)."""
+        workers = self.pool_workers.setdefault(POOL_OF[kind], [])
+        left = self.pool_left.setdefault(POOL_OF[kind], [])
+        for slot, occupant in enumerate(workers):
+            if occupant is None:
+                workers[slot] = child
+                return left[slot]
+        workers.append(child)
+        left.append(None)
+        return None
+
+    def _end(self, worker: int) -> None:
+        kind = self.trace.workers[worker]
+        state = self.states[worker]
+        if kind in POOL_OF:
+            workers = self.pool_workers[POOL_OF[kind]]
+            slot = workers.index(worker)
+            workers[slot] = None
+            self.pool_left[POOL_OF[kind]][slot] = state
+        if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
+            self.states[self.trace.parents[worker]] = copy.deepcopy(state)
+
+    @staticmethod
+    def _for_kind(state: list[Any], kind: str) -> list[Any]:
+        """A new worker's state, told what the worker's kind allows (only dispatch cares:
+        whether a request can stop at its checkpoint)."""
+        for data in state:
+            if isinstance(data, DispatchState):
+                data.suspendable = kind in SUSPENDABLE_KINDS
+        return state
+
+    def _apply(self, worker: int, op: Op) -> Observation:
+        if op.name == "new":
+            left = [state for states in self.pool_left.values() for state in states if state is not None]
+            for state in [*self.states.values(), *left]:
+                state[op.obj] = _EMPTY[self.trace.objects[op.obj]]()
+            return _NONE
+        if op.name == "drop":
+            return _NONE
+        return apply_op(self.states[worker][op.obj], op)
 
 
-_EMPTY = {"local": dict, "stack": list, "flask": FlaskState, "dispatch": DispatchState}
-
-
-def _for_kind(state: list[Any], kind: str) -> list[Any]:
-    """A new worker's state, told what the worker's kind allows (only dispatch cares:
-    whether a request can stop at its checkpoint)."""
-    for data in state:
-        if isinstance(data, DispatchState):
-            data.suspendable = kind in SUSPENDABLE_KINDS
-    return state
-
-
-def _apply(state: list[Any], op: Op) -> Observation:
-    data = state[op.obj]
+def apply_op(data: Any, op: Op) -> Observation:
+    """Apply ``op`` to one worker's state of one object (a dict, a list, a Flask or
+    dispatch state); return the observation."""
     if isinstance(data, (FlaskState, DispatchState)):
         return data.apply(op)
     name = op.name

@@ -35,6 +35,7 @@ def test_a_saved_divergent_trace_replays_identically_100_times(tmp_path, kinds):
 
 @pytest.mark.werkzeug_isolates_tasks
 def test_no_worker_outlives_a_run():
+    observe(Trace(("main",), ("local",)), get_target("werkzeug"))  # the long-lived driver thread exists now
     threads_before = threading.active_count()
     result = fuzz(
         get_target("werkzeug"), ["thread", "greenlet", "gevent", "asyncio"], max_examples=100, database=None

@@ -3,51 +3,65 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from typing import Any
 
-from harness.trace import Observation, Op
-
-_STOP = object()
+from harness.runners.protocol import ANSWERED, STOP, Work
+from harness.trace import Observation
 
 
 class AsyncioWorker:
     """A worker running as an asyncio task.
 
-    The task is created at spawn (so it copies the driver's context then: the
-    contextvars ``inherit`` rule) and awaits one future per step; the driver resolves
-    that future with the op and runs the loop until the task has answered. No sleeps.
+    The task is created by the worker that spawns it (main, or a task: so it copies that
+    worker's context then, the contextvars ``inherit`` rule) and awaits one future per
+    step; the driver resolves that future with the work and runs the loop until the task
+    has answered. No sleeps. Work may be a coroutine (a spawn that waits for its child
+    to start); work that answers early may do so from another thread.
     """
 
-    def __init__(
-        self, execute: Callable[[Op], Observation], step_timeout: float, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        # step_timeout is unused: the driver's watchdog covers a step that never answers.
-        self._execute = execute
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._inbox: asyncio.Future = loop.create_future()
         self._task = loop.create_task(self._serve())
 
     async def _serve(self) -> None:
         while True:
-            op, reply = await self._inbox
-            if op is _STOP:
+            work, reply = await self._inbox
+            if work is STOP:
                 return
             self._inbox = self._loop.create_future()
             try:
-                reply.set_result(self._execute(op))
+                result = work.run(self._answerer(reply))
+                if inspect.isawaitable(result):
+                    result = await result
+                if result is not ANSWERED:
+                    reply.set_result(result)
             except BaseException as exc:  # not an op's error (those are observations): a harness fault
-                reply.set_exception(exc)
+                if not reply.done():
+                    reply.set_exception(exc)
 
-    def execute(self, op: Op) -> Observation:
-        """Hand ``op`` to the task and run the loop until it has answered. An op that
+    def _answerer(self, reply: asyncio.Future):
+        loop = self._loop
+
+        def answer(value: Any) -> None:
+            loop.call_soon_threadsafe(lambda: reply.done() or reply.set_result(value))
+
+        return answer
+
+    def do(self, work: Work) -> Any:
+        """Hand ``work`` to the task and run the loop until it has answered. Work that
         blocks blocks the loop's thread too: the driver's watchdog reports it as a hang."""
         reply = self._loop.create_future()
-        self._inbox.set_result((op, reply))
+        self._inbox.set_result((work, reply))
         return self._loop.run_until_complete(reply)
+
+    def resume(self, pause: int | None) -> Observation:
+        raise AssertionError("asyncio tasks do not pause inside ops")  # trace validation prevents it
 
     def finish(self) -> None:
         """Let the task return and wait for it."""
-        self._inbox.set_result((_STOP, None))
+        self._inbox.set_result((STOP, None))
         self._loop.run_until_complete(self._task)
 
     def abandon(self) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import greenlet
 
 from harness.errors import Unwind
-from harness.trace import Observation, Op
+from harness.runners.protocol import ANSWERED
+from harness.trace import Observation
 
 
 class WorkerStopped(Unwind):
@@ -30,13 +31,13 @@ class WorkerStopped(Unwind):
 class Channel(Protocol):
     """How a suspended worker talks to the scheduler."""
 
-    def exchange(self, observation: Observation) -> Op:
+    def exchange(self, observation: Any) -> Any:
         """Hand ``observation`` to the scheduler as the current step's; wait for and
-        return the worker's next op. Raise :class:`WorkerStopped` if the worker is told
-        to stop instead."""
+        return the worker's next work (:class:`harness.runners.protocol.Work`). Raise
+        :class:`WorkerStopped` if the worker is told to stop instead."""
 
-    def execute(self, op: Op) -> Observation:
-        """Run ``op`` here, as the worker runs any op."""
+    def execute(self, work: Any) -> Any:
+        """Run ``work`` here, as the worker runs any."""
 
 
 CURRENT_CHANNEL: contextvars.ContextVar[Channel | None] = contextvars.ContextVar(
@@ -44,7 +45,7 @@ CURRENT_CHANNEL: contextvars.ContextVar[Channel | None] = contextvars.ContextVar
 )
 
 
-def suspend_until(observation: Observation, resumes: Callable[[Op], bool]) -> bool:
+def suspend_until(observation: Observation, resumes: Callable[[Any], bool]) -> bool:
     """Suspend the calling worker at a checkpoint (see the module docstring) until a step
     whose op ``resumes`` it; return ``True``. Return ``False`` at once, without
     suspending, in a worker that cannot be suspended."""
@@ -52,45 +53,46 @@ def suspend_until(observation: Observation, resumes: Callable[[Op], bool]) -> bo
     if channel is None:
         return False
     while True:
-        op = channel.exchange(observation)
-        if resumes(op):
+        work = channel.exchange(observation)
+        if work.op is not None and resumes(work.op):
             return True
-        observation = channel.execute(op)
+        observation = channel.execute(work)
 
 
 class QueueChannel:
     """The channel of a worker fed through an inbox and answering through an outbox
     (thread and gevent workers)."""
 
-    def __init__(self, inbox, outbox, execute: Callable[[Op], Observation], stop: object) -> None:
+    def __init__(self, inbox, outbox, execute: Callable[[Any], Any], stop: object) -> None:
         self._inbox, self._outbox, self._execute, self._stop = inbox, outbox, execute, stop
 
-    def exchange(self, observation: Observation) -> Op:
+    def exchange(self, observation: Any) -> Any:
         """See :meth:`Channel.exchange`."""
-        self._outbox.put(observation)
-        op = self._inbox.get()
-        if op is self._stop:
+        if observation is not ANSWERED:
+            self._outbox.put(observation)
+        work = self._inbox.get()
+        if work is self._stop:
             raise WorkerStopped
-        return op
+        return work
 
-    def execute(self, op: Op) -> Observation:
+    def execute(self, work: Any) -> Any:
         """See :meth:`Channel.execute`."""
-        return self._execute(op)
+        return self._execute(work)
 
 
 class SwitchChannel:
     """The channel of a greenlet worker: it switches back to its parent, the driver."""
 
-    def __init__(self, execute: Callable[[Op], Observation], stop: object) -> None:
+    def __init__(self, execute: Callable[[Any], Any], stop: object) -> None:
         self._execute, self._stop = execute, stop
 
-    def exchange(self, observation: Observation) -> Op:
+    def exchange(self, observation: Any) -> Any:
         """See :meth:`Channel.exchange`."""
-        op = greenlet.getcurrent().parent.switch(observation)
-        if op is self._stop:
+        work = greenlet.getcurrent().parent.switch(observation)
+        if work is self._stop:
             raise WorkerStopped
-        return op
+        return work
 
-    def execute(self, op: Op) -> Observation:
+    def execute(self, work: Any) -> Any:
         """See :meth:`Channel.execute`."""
-        return self._execute(op)
+        return self._execute(work)

@@ -1,45 +1,55 @@
-"""Greenlet workers: child greenlets of the driver's greenlet, switched to explicitly."""
+"""Greenlet workers: greenlets of the driver's thread, switched to explicitly."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import greenlet
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, SwitchChannel, WorkerStopped
-from harness.trace import Observation, Op
+from harness.runners.protocol import STOP, Work
+from harness.trace import Observation
 
-_STOP = object()
+
+def _perform(work: Work) -> Any:
+    return work.run(_no_early_answer)
+
+
+def _no_early_answer(value: Any) -> None:
+    raise AssertionError("a greenlet worker's work cannot answer early")
 
 
 class GreenletWorker:
     """A worker running in a greenlet of the driver's thread.
 
-    ``execute`` switches into the greenlet with the op; the greenlet runs it and
-    switches back to its parent (the driver) with the observation.
+    The greenlet is created by the worker that spawns it (so it starts in that worker's
+    greenlet and context rules), with the driver's greenlet as its parent: ``do``
+    switches into it with the work; it runs it and switches back with the result.
     """
 
-    def __init__(self, execute: Callable[[Op], Observation], step_timeout: float) -> None:
-        # step_timeout is unused: a greenlet that blocks also blocks the driver's thread.
-        self._execute = execute
-        self._greenlet = greenlet.greenlet(self._serve)
+    def __init__(self, driver: greenlet.greenlet) -> None:
+        self._greenlet: greenlet.greenlet | None = greenlet.greenlet(self._serve, parent=driver)
 
-    def _serve(self, op: object) -> None:
+    @staticmethod
+    def _serve(work: Any) -> None:
         parent = greenlet.getcurrent().parent
-        CURRENT_CHANNEL.set(SwitchChannel(self._execute, _STOP))
+        CURRENT_CHANNEL.set(SwitchChannel(_perform, STOP))
         try:
-            while op is not _STOP:
-                op = parent.switch(self._execute(op))
+            while work is not STOP:
+                work = parent.switch(_perform(work))
         except WorkerStopped:  # stopped while suspended at a checkpoint
             return
 
-    def execute(self, op: Op) -> Observation:
-        """Run ``op`` in the greenlet and return its observation."""
-        return self._greenlet.switch(op)
+    def do(self, work: Work) -> Any:
+        """Run ``work`` in the greenlet and return its result."""
+        return self._greenlet.switch(work)
+
+    def resume(self, pause: int | None) -> Observation:
+        raise AssertionError("greenlets do not pause inside ops")  # trace validation prevents it
 
     def finish(self) -> None:
         """Let the greenlet return, so it is dead before the next step."""
-        self._greenlet.switch(_STOP)
+        self._greenlet.switch(STOP)
         self._greenlet = None
 
     def abandon(self) -> None:

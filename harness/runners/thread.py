@@ -1,67 +1,120 @@
-"""Thread workers: one ``threading.Thread`` per worker, handed one op at a time."""
+"""Thread-backed workers: fed one message at a time through a queue, able to pause mid-op.
+
+:class:`QueueWorker` is the serve loop every thread-backed kind shares (``thread``,
+``thread-ctx``, ``patched``, the pooled ``to-thread``/``executor`` workers and asgiref's
+``sync-to-async``); :class:`ThreadWorker` is one in a ``threading.Thread`` of its own.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from typing import Any
 
 from harness.environment import gevent_patched
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
-from harness.trace import HANG, Observation, Op
+from harness.runners.preempt import Preemption
+from harness.runners.protocol import ANSWERED, STOP, Resume, Work
+from harness.trace import HANG, Observation
 
-_STOP = object()
 #: How long to wait for the OS thread to disappear after ``join()``.
 _OS_EXIT_WAIT = 2.0
 
 
-class ThreadWorker:
-    """A worker running in its own thread.
+class QueueWorker:
+    """A worker that takes messages from ``inbox`` and answers through ``outbox``.
 
-    The driver hands it one op through ``inbox`` and blocks on ``outbox`` until the
-    op ran, so exactly one worker runs at any time.
+    The driver puts one message and blocks on the outbox until the worker answers, so
+    exactly one worker runs at any time. Work with a ``pause`` runs under
+    :class:`Preemption`: at the pause point the worker answers "paused at file:line" and
+    blocks for its :class:`Resume`; an op that ends before its pause point answers
+    "no pause point" first, then its result at the resume.
     """
 
-    def __init__(self, execute: Callable[[Op], Observation], step_timeout: float) -> None:
-        self._execute = execute
+    def __init__(self, step_timeout: float, preemption: Preemption) -> None:
         self._step_timeout = step_timeout
+        self._preemption = preemption
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="harness-worker", daemon=True)
-        self._thread.start()
 
-    def _serve(self) -> None:
-        CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self._execute, _STOP))
+    # ---- in the worker -------------------------------------------------------
+    def serve(self) -> None:
+        """The worker's loop: run each message until told to stop."""
+        CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self.perform, STOP))
         while True:
-            op = self._inbox.get()
-            if op is _STOP:
+            message = self._inbox.get()
+            if message is STOP:
                 return
             try:
-                observation = self._execute(op)
-            except WorkerStopped:  # stopped while suspended at a checkpoint
+                result = self.perform(message)
+            except WorkerStopped:  # stopped while suspended at a checkpoint or a pause
                 return
-            self._outbox.put(observation)
+            if result is not ANSWERED:
+                self._outbox.put(result)
 
-    def execute(self, op: Op) -> Observation:
-        """Run ``op`` in this worker's thread; a step that outlives the watchdog is a hang."""
-        self._inbox.put(op)
+    def perform(self, work: Work) -> Any:
+        """Run ``work`` here, pausing where it asks; return its result."""
+        if work.pause is None:
+            return work.run(self._outbox.put)
+        result, pending = self._preemption.run(
+            lambda: work.run(self._outbox.put), work.pause, self._pause_here
+        )
+        while pending:  # the op ended before its pause point: the pause step still answers first
+            pending = self._pause_here(None) is not None
+        return result
+
+    def _pause_here(self, location: str | None) -> int | None:
+        self._outbox.put(Observation("paused", location))
+        message = self._inbox.get()
+        if message is STOP:
+            raise WorkerStopped
+        assert isinstance(message, Resume), f"a paused worker got {message!r}"
+        return message.pause
+
+    # ---- in the driver -------------------------------------------------------
+    def do(self, work: Work) -> Any:
+        """Hand ``work`` to the worker; return its answer, ``HANG`` after the step timeout."""
+        self._inbox.put(work)
+        return self._wait()
+
+    def resume(self, pause: int | None) -> Observation:
+        """Resume the paused op (see :class:`harness.runners.protocol.WorkerHandle`)."""
+        self._inbox.put(Resume(pause))
+        return self._wait()
+
+    def _wait(self) -> Any:
         try:
             return self._outbox.get(timeout=self._step_timeout)
         except queue.Empty:
             return HANG
 
+    def abandon(self) -> None:
+        """Ask the worker to stop without waiting: it may be stuck."""
+        self._inbox.put(STOP)
+
+
+class ThreadWorker(QueueWorker):
+    """A worker in its own ``threading.Thread`` (with ``copy_context``: running in a copy of
+    the spawning worker's context, the ``thread-ctx`` kind)."""
+
+    def __init__(self, step_timeout: float, preemption: Preemption, *, copy_context: bool = False) -> None:
+        super().__init__(step_timeout, preemption)
+        if copy_context:
+            run, args = contextvars.copy_context().run, (self.serve,)
+        else:
+            run, args = self.serve, ()
+        self._thread = threading.Thread(target=run, args=args, name="harness-worker", daemon=True)
+        self._thread.start()
+
     def finish(self) -> None:
         """End the thread and wait until the OS thread is gone, so that its ident is free
         for the next thread (``join()`` alone returns a little before that)."""
-        self._inbox.put(_STOP)
+        self._inbox.put(STOP)
         self._thread.join()
         wait_for_os_thread_exit(self._thread.native_id)
-
-    def abandon(self) -> None:
-        """Ask the thread to stop without waiting: it may be stuck (it is a daemon)."""
-        self._inbox.put(_STOP)
 
 
 def wait_for_os_thread_exit(native_id: int | None, limit: float = _OS_EXIT_WAIT) -> None:

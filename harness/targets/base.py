@@ -9,9 +9,11 @@ from typing import Any
 
 import greenlet
 
-from harness.errors import Unwind
+from harness.errors import InvalidArgument, Unwind
 from harness.interrupt import interrupted
-from harness.model import DEFAULT_CONTRACTS, UNSUPPORTED
+from harness.kinds import WORKER_KINDS
+from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED
+from harness.target_code import files_of_factories, files_of_modules
 from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
 
 ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
@@ -51,17 +53,30 @@ class Target:
     name: str
     description: str
     factories: Mapping[str, Callable[[], Any]]
-    contracts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CONTRACTS))
+    contracts: Mapping[str, str] = field(default_factory=dict)
     items: Callable[[Any], dict[str, Any]] = local_items
     #: Called before every replay; targets with process-global state clear it here so
     #: that no state crosses examples.
     reset: Callable[[], None] | None = None
     #: The ops this target supports; traces for it use only these.
     ops: frozenset[str] = DEFAULT_OPS
+    #: Modules whose code also counts as target code for pauses inside ops (``--trace-module``),
+    #: beyond the factories' own modules.
+    trace_modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        contracts = {**DEFAULT_CONTRACTS, **self.contracts}
+        for kind, contract in contracts.items():
+            if kind not in WORKER_KINDS or contract not in CONTRACTS:
+                raise InvalidArgument(
+                    f"target {self.name}: bad contract {kind}={contract} (kinds: {', '.join(WORKER_KINDS)};"
+                    f" contracts: {', '.join(CONTRACTS)})"
+                )
+        object.__setattr__(self, "contracts", contracts)
 
     def contract(self, kind: str) -> str:
         """The spawn contract this target promises for worker ``kind``."""
-        return self.contracts.get(kind, DEFAULT_CONTRACTS.get(kind, "fresh"))
+        return self.contracts[kind]
 
     def supported_kinds(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
         """``kinds`` less those this target declares unsupported (not isolated by design)."""
@@ -71,6 +86,11 @@ class Target:
     def families(self) -> tuple[str, ...]:
         """The object families this target provides, e.g. ``("local",)``."""
         return tuple(self.factories)
+
+    def trace_files(self) -> frozenset[str]:
+        """The source files whose line events count for pauses inside ops: the factories'
+        modules (and their base classes'), and every module of :attr:`trace_modules`."""
+        return frozenset(files_of_factories(self.factories.values())) | files_of_modules(self.trace_modules)
 
     def make_objects(self, families: tuple[str, ...]) -> list[Any]:
         """Make one fresh object per entry of ``families`` (after :attr:`reset`, if any)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gevent.local
 
-from harness.model import UNSUPPORTED
+from harness.model import THREAD_KEYED_CONTRACTS, UNSUPPORTED
 from harness.targets.base import Target
 from harness.targets.stdlib import attribute_items
 
@@ -14,5 +14,5 @@ GEVENT_LOCAL = Target(
     factories={"local": gevent.local.local},
     items=attribute_items,
     ops=frozenset({"set", "get", "delete", "items"}),
-    contracts={"asyncio": UNSUPPORTED},
+    contracts={**THREAD_KEYED_CONTRACTS, "asyncio": UNSUPPORTED},
 )

@@ -6,11 +6,12 @@ import re
 
 from harness.inhouse import faulty, local
 from harness.inhouse.mutants import MUTANTS
-from harness.model import FRESH
+from harness.model import THREAD_KEYED_CONTRACTS
 from harness.targets.base import ALL_OPS, Target
 
-#: Keyed by the task itself, so an asyncio task starts empty.
-_CONTRACTS = {"asyncio": FRESH}
+#: Keyed by the task, greenlet or thread itself: an asyncio task starts empty, a pooled
+#: thread keeps what its previous child left.
+_CONTRACTS = THREAD_KEYED_CONTRACTS
 
 LOCAL = Target(
     name="inhouse-local",

@@ -6,7 +6,7 @@ import threading
 from contextvars import ContextVar
 from typing import Any
 
-from harness.model import FRESH, UNSUPPORTED
+from harness.model import THREAD_KEYED_CONTRACTS, UNSUPPORTED
 from harness.targets.base import Target
 
 
@@ -23,7 +23,12 @@ THREADING_LOCAL = Target(
     ops=frozenset({"set", "get", "delete", "items"}),
     # One namespace per OS thread: greenlets, gevent greenlets and asyncio tasks of one
     # thread share it by design. Under gevent's monkey-patching it is gevent.local.
-    contracts={"greenlet": UNSUPPORTED, "gevent": UNSUPPORTED, "asyncio": UNSUPPORTED, "patched": FRESH},
+    contracts={
+        **THREAD_KEYED_CONTRACTS,
+        "greenlet": UNSUPPORTED,
+        "gevent": UNSUPPORTED,
+        "asyncio": UNSUPPORTED,
+    },
 )
 
 

@@ -1,0 +1,70 @@
+"""What the scheduler says to a worker, and what every worker kind offers in return.
+
+A worker is handed :class:`Work` (run this here), :class:`Resume` (go on with the op you
+paused in) or :data:`STOP`. Work runs *in* the worker: an op runs in its thread, greenlet
+or task, and so does a spawn, so the child is created in the parent's context, as real
+code creates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from harness.trace import Observation, Op
+
+#: Delivers a step's answer to the scheduler before the work has returned (a bridge's
+#: spawn answers once the child runs, and returns only when the child has ended).
+Answer = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One step's work for a worker: ``run(answer)`` returns the step's result (an
+    :class:`Observation`, or a child worker for a spawn), an awaitable of it in an asyncio
+    worker, or :data:`ANSWERED` when it called ``answer`` itself. ``op`` is the op, for
+    checkpoints waiting for a particular one; ``pause`` the line event to pause at."""
+
+    run: Callable[[Answer], Any]
+    op: Op | None = None
+    pause: int | None = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Go on with the paused op; ``pause``: pause again after that many more line events."""
+
+    pause: int | None = None
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+#: Tells a worker to end.
+STOP = _Sentinel("STOP")
+#: Returned by work that delivered its answer through ``answer``.
+ANSWERED = _Sentinel("ANSWERED")
+#: What a pause step observes when the op ended before its pause point.
+NO_PAUSE_POINT = Observation("paused", None)
+
+
+class WorkerHandle(Protocol):
+    """What the scheduler needs from a worker of any kind."""
+
+    def do(self, work: Work) -> Any:
+        """Run ``work`` in the worker; return its result (``HANG`` if it never answers)."""
+
+    def resume(self, pause: int | None) -> Observation:
+        """Resume the paused op; return the op's result, or the next pause."""
+
+    def finish(self) -> None:
+        """End the worker; return only once it is gone."""
+
+    def abandon(self) -> None:
+        """Release the worker without waiting (after a hang or a failure)."""
