@@ -125,4 +125,4 @@ def format_table(
 
 def used_objects(trace: Trace) -> list[int]:
     """The indices of the objects some step of ``trace`` uses, in order."""
-    return sorted({step.op.obj for step in trace.steps})
+    return sorted({step.op.obj for step in trace.steps if step.op is not None})

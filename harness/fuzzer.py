@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import Phase, given, seed, settings
+from hypothesis import target as target_score
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
@@ -18,6 +19,7 @@ from harness.database import open_database
 from harness.engine import check, minimize_divergence
 from harness.environment import gevent_patched
 from harness.errors import InvalidArgument
+from harness.guidance import signals
 from harness.model import FRESH
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
@@ -29,7 +31,9 @@ _BATCH = 200
 #: The most examples one Hypothesis run gets; larger budgets run as several. One run's
 #: bookkeeping grows with its examples (measured: max RSS 58 MiB at 1k, 269 MiB at 20k),
 #: and it is freed between runs, so a long fuzz stays flat.
-_MAX_RUN = 2000
+_MAX_RUN = 200
+#: Batch b of a run seeded s is seeded s * _SEED_STRIDE + b.
+_SEED_STRIDE = 1_000_003
 
 ProgressCallback = Callable[["FuzzProgress"], None]
 
@@ -75,6 +79,8 @@ class FuzzResult:
     contracts: dict[str, str] = field(default_factory=dict)
     #: Set when ``divergence`` is a known one (see :mod:`harness.baseline`): why it is accepted.
     known: str | None = None
+    #: Whether thread-backed workers could pause inside ops (``--no-preempt``: not).
+    preempt: bool = True
 
     @property
     def verdict(self) -> str:
@@ -99,6 +105,7 @@ class FuzzResult:
             tuple(data.get("unsupported", ())),
             dict(data.get("contracts", {})),
             data.get("known"),
+            data.get("preempt", True),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +121,7 @@ class FuzzResult:
             "unsupported": list(self.unsupported),
             "contracts": dict(self.contracts),
             "known": self.known,
+            "preempt": self.preempt,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
         }
 
@@ -147,6 +155,9 @@ def fuzz(
     isolate: bool = False,
     dry_run: bool = False,
     baseline: Baseline | None = None,
+    preempt: bool = True,
+    swarm: bool = True,
+    guide: bool = True,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -167,7 +178,11 @@ def fuzz(
     ``dry_run`` generates the traces and replays none (the cost of generation alone).
     Divergences in ``baseline`` are known: they do not stop the run, which goes on
     looking for new ones; if it finds none, the result holds the first known one
-    (minimised), with ``known`` set to its reason.
+    (minimised), with ``known`` set to its reason. With ``preempt`` (the default),
+    thread-backed workers may pause inside ops (see :mod:`harness.runners.preempt`).
+    ``swarm`` draws a configuration per trace (see :mod:`strategies.swarm`); ``guide``
+    steers the search towards deep states with Hypothesis's ``target()`` (see
+    :mod:`harness.guidance`).
     """
     kinds = requested = validate_kinds(kinds)
     check_budget(max_examples, seconds)
@@ -191,22 +206,34 @@ def fuzz(
             isolate=isolate,
             dry_run=dry_run,
             baseline=baseline.to_list() if baseline else [],
+            preempt=preempt,
+            swarm=swarm,
+            guide=guide,
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 
     target, kinds, unsupported = checked_kinds(target, kinds, check_unsupported)
     contracts = {kind: target.contract(kind) for kind in kinds}
     if not kinds:
-        return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported)
+        return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=preempt)
 
     state = FuzzProgress(target.name)
     strategy = traces(
-        kinds, target.families, allowed_ops=target.ops, max_workers=max_workers, max_steps=max_steps
+        kinds,
+        target.families,
+        allowed_ops=target.ops,
+        max_workers=max_workers,
+        max_steps=max_steps,
+        preempt=preempt,
+        swarm=swarm,
     )
 
     known: list[tuple[Divergence, str]] = []
 
     def property_(trace: Trace) -> None:
+        if guide:
+            for label, score in signals(trace).items():
+                target_score(score, label=label)
         if dry_run:
             return
         try:
@@ -222,7 +249,7 @@ def fuzz(
         strategy,
         profile=profile,
         database=database,
-        database_key=f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}",
+        database_key=f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}|{preempt}|{swarm}",
         derandomize=derandomize,
         seed=seed,
     )
@@ -245,6 +272,7 @@ def fuzz(
         unsupported,
         contracts,
         reason,
+        preempt,
     )
 
 
@@ -317,7 +345,7 @@ class HypothesisLoop:
         test = given(self.strategy)(property_)
         overrides = self.overrides
         if self.seed is not None:
-            test = seed(self.seed + batch)(test)
+            test = seed(self.seed * _SEED_STRIDE + batch)(test)  # runs of nearby seeds share no batch
             overrides = {**overrides, "derandomize": False}
         elif self.derandomize and batch:
             # A derandomized run repeats itself: give each later batch its own fixed seed.

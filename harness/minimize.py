@@ -9,11 +9,13 @@ fails the same way (every candidate is replayed, so the result really fails):
 2. drop steps in chunks, halving the chunk size down to single steps (so a long trace
    costs O(n log n) replays, not O(n^2)); a single step's removal is retried with every
    written value made distinct, where equal values hid the failure;
-3. drop pauses (the op runs whole), then move each remaining pause to an earlier line event;
+3. drop pauses (the op runs whole where it started, or where it was resumed), then move
+   each remaining pause to an earlier line event;
 4. flatten the spawn tree (a child re-parented to its grandparent, or spawned implicitly
    by main at its first step);
-5. on short traces: give one step's attribute a fresh name and drop another, or move a
-   step into the place of an earlier one of its worker;
+5. on short traces: give one step's attribute a fresh name and drop another, move a
+   step into the place of an earlier one of its worker, or swap the roles of main and
+   another worker and drop a step;
 
 then relabel objects, attribute names and values canonically. Candidates that break a
 trace rule (a resume left without its pause, a worker nobody spawns) are repaired by
@@ -67,8 +69,10 @@ class _Shrinker:
             changed |= self.simplify_pauses()
             changed |= self.flatten()
             if not changed:
-                changed = self.accept(_rename_then_drop(self.current, self.still_fails)) or self.accept(
-                    _move_into_earlier(self.current, self.still_fails)
+                changed = (
+                    self.accept(_rename_then_drop(self.current, self.still_fails))
+                    or self.accept(_move_into_earlier(self.current, self.still_fails))
+                    or self.accept(_swap_with_main_then_drop(self.current, self.still_fails))
                 )
         canonical = canonicalize(self.current)
         if canonical != self.current and self.still_fails(canonical):
@@ -113,7 +117,7 @@ class _Shrinker:
         while index < len(self.current.steps):
             step = self.current.steps[index]
             if step.pause is not None:
-                if self.accept(_without_pause(self.current, index)):
+                if any(self.accept(candidate) for candidate in _without_pause(self.current, index)):
                     changed = True
                     continue
                 for earlier in sorted({1, step.pause // 2, step.pause - 1} - {0, step.pause}):
@@ -154,17 +158,22 @@ def descendants(trace: Trace, worker: int) -> set[int]:
     return found
 
 
-def _without_pause(trace: Trace, index: int) -> Trace | None:
-    """The trace with step ``index``'s pause gone and the resume that followed it dropped."""
+def _without_pause(trace: Trace, index: int) -> list[Trace | None]:
+    """Two traces with step ``index``'s pause gone: the op runs whole where it started (the
+    resume that followed is dropped), or whole where it was resumed (if ``index`` is the
+    op's first step)."""
     steps = list(trace.steps)
     step = steps[index]
-    steps[index] = replace(step, pause=None)
-    for later in range(index + 1, len(steps)):
-        if steps[later].worker == step.worker:
-            if steps[later].resume:
-                del steps[later]
-            break
-    return rebuild(trace, steps)
+    resume = next((i for i in range(index + 1, len(steps)) if steps[i].worker == step.worker), None)
+    if resume is None or not steps[resume].resume:
+        return [rebuild(trace, [*steps[:index], replace(step, pause=None), *steps[index + 1 :]])]
+    at_start = [*steps[:index], replace(step, pause=None), *steps[index + 1 : resume], *steps[resume + 1 :]]
+    candidates = [rebuild(trace, at_start)]
+    if step.op is not None:
+        whole = replace(step, pause=steps[resume].pause)
+        at_resume = [*steps[:index], *steps[index + 1 : resume], whole, *steps[resume + 1 :]]
+        candidates.append(rebuild(trace, at_resume))
+    return candidates
 
 
 def _with_pause(trace: Trace, index: int, pause: int) -> Trace | None:
@@ -286,6 +295,24 @@ def _move_into_earlier(trace: Trace, still_fails: StillFails) -> Trace | None:
                 candidate = rebuild(trace, moved)
                 if candidate is not None and still_fails(candidate):
                     return candidate
+    return None
+
+
+def _swap_with_main_then_drop(trace: Trace, still_fails: StillFails) -> Trace | None:
+    """A smaller failing trace made by swapping the roles of main and a worker main spawns
+    at its first step, then dropping a step, or ``None``. (A step can be needed only to
+    keep a thread alive: ``w1: push; main: pop; w1: push`` is ``main: push; w1: pop``.)"""
+    if len(trace.steps) > _RENAME_LIMIT:
+        return None
+    spawned = trace.spawn_steps()
+    for worker in range(1, len(trace.workers)):
+        if worker in spawned or trace.parents[worker] != 0 or any(s.spawn is not None for s in trace.steps):
+            continue
+        swapped = [replace(s, worker={0: worker, worker: 0}.get(s.worker, s.worker)) for s in trace.steps]
+        for drop in range(len(swapped)):
+            candidate = rebuild(trace, swapped[:drop] + swapped[drop + 1 :])
+            if candidate is not None and still_fails(candidate):
+                return candidate
     return None
 
 

@@ -101,13 +101,16 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
 
 
 def worker_starts(trace: Trace) -> dict[int, int]:
-    """The step at which each worker starts (is spawned; main: its first step), by worker."""
-    return trace.first_steps()
+    """The step at which each worker starts (its spawn step, or its first step when main
+    spawns it implicitly; main: its first step), by worker."""
+    first = trace.first_steps()
+    return {**({0: first[0]} if 0 in first else {}), **trace.created_at()}
 
 
 def worker_ends(trace: Trace) -> dict[int, int]:
     """The step after which each worker ends (is joined; main: its last step), by worker."""
-    return trace.last_steps()
+    last = trace.last_steps()
+    return {**({0: last[0]} if 0 in last else {}), **trace.ends_after()}
 
 
 def _span(trace: Trace, worker: int) -> str:

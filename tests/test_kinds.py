@@ -22,7 +22,8 @@ WZ_TASKS = C if int(version("werkzeug").split(".")[0]) >= 2 else D
 # ... and what it does on the kinds that hand a context on is not pinned down here (None: any).
 WZ_CTX = C if int(version("werkzeug").split(".")[0]) >= 2 else None
 EXPECTED = {
-    # columns: thread greenlet gevent asyncio patched | thread-ctx to-thread executor sync-to-async async-to-sync
+    # columns: thread greenlet gevent asyncio patched |
+    #          thread-ctx to-thread executor sync-to-async async-to-sync
     "werkzeug-local": (C, C, C, WZ_TASKS, C, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX),
     "werkzeug-stack": (C, C, C, WZ_TASKS, C, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX),
     "werkzeug": (C, C, C, WZ_TASKS, C, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX, WZ_CTX),

@@ -16,6 +16,7 @@ from typing import Any
 import greenlet
 
 from harness.inhouse.local import Local, LocalStack, current_identity, thread_identity
+from harness.inhouse.races import RACES
 
 # ---- Local mutants -----------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class OffByOneAfterThreeStack(LocalStack):
         return stack[-2] if len(stack) >= 3 else stack[-1]
 
 
-#: Every mutant, Locals first.
+#: Every mutant, Locals first, then the planted races (bugs that need a pause inside an op).
 MUTANTS: tuple[type, ...] = (
     SharedStorageLocal,
     ThreadIdentityLocal,
@@ -236,4 +237,5 @@ MUTANTS: tuple[type, ...] = (
     TopReturnsBottomStack,
     SharedAtSpawnStack,
     OffByOneAfterThreeStack,
+    *RACES,
 )

@@ -41,8 +41,14 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def target_spec(target: Any) -> dict[str, Any]:
     """The request fields that load ``target`` again in the child."""
     family = target.families[0] if ":" in target.name else None
-    # the ops travel too: a caller may have narrowed them (dataclasses.replace)
-    return {"target": target.name, "family": family, "ops": sorted(target.ops)}
+    # what a caller may have changed (dataclasses.replace) travels too
+    return {
+        "target": target.name,
+        "family": family,
+        "ops": sorted(target.ops),
+        "contracts": dict(target.contracts),
+        "trace_modules": list(target.trace_modules),
+    }
 
 
 def call_patched_child(
@@ -94,8 +100,12 @@ def serve_patched_child(handle: Handler) -> None:
     request = json.loads(sys.stdin.read())
     try:
         target = get_target(request["target"], request.get("family"))
-        if "ops" in request:
-            target = dataclasses.replace(target, ops=frozenset(request["ops"]))
+        target = dataclasses.replace(
+            target,
+            ops=frozenset(request.get("ops", target.ops)),
+            contracts=request.get("contracts", target.contracts),
+            trace_modules=tuple(request.get("trace_modules", target.trace_modules)),
+        )
         answer = handle(request, target)
     except InvalidArgument as exc:
         answer = {"error": str(exc)}

@@ -14,9 +14,10 @@ from harness.interrupt import interrupted
 from harness.kinds import WORKER_KINDS
 from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED
 from harness.target_code import files_of_factories, files_of_modules
-from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
+from harness.trace import DISPATCH_OPS, FLASK_OPS, LIFECYCLE_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
 
-ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
+#: Every op on Locals and LocalStacks but the lifecycle ones (``drop``, ``new``: opt-in).
+ALL_OPS = (frozenset(LOCAL_OPS) | frozenset(STACK_OPS)) - frozenset(LIFECYCLE_OPS)
 #: Ops every Local/LocalStack-like object is expected to support (no proxies).
 DEFAULT_OPS = ALL_OPS - {"proxy"}
 
