@@ -19,6 +19,8 @@ from strategies.assembly import RATE_OUT_OF
 ATTR_NAMES = ("a", "b", "c")
 #: Written values are 0..9.
 MAX_VALUES = 10
+#: Half the configurations draw at most this many entries.
+SHORT = 8
 #: The longest stride between the pauses of one op (see :attr:`Swarm.stride`).
 MAX_STRIDE = 3
 
@@ -56,7 +58,7 @@ class Swarm:
 def swarms(limits: Swarm, max_steps: int) -> st.SearchStrategy[Swarm]:
     """Configurations within ``limits`` (its ops a subset, every count at most the limit's;
     pause rates up to half the ops when pauses are possible at all), with a length drawn
-    uniformly up to ``max_steps``."""
+    uniformly up to :data:`SHORT` or up to ``max_steps``, half the time each."""
     return st.builds(
         Swarm,
         st.lists(st.sampled_from(limits.ops), min_size=1, unique=True).map(
@@ -70,6 +72,7 @@ def swarms(limits: Swarm, max_steps: int) -> st.SearchStrategy[Swarm]:
         st.integers(0, RATE_OUT_OF // 2),
         st.integers(0, RATE_OUT_OF // 2),
         st.integers(0, MAX_STRIDE) if limits.pause_rate else st.just(0),
-        st.integers(1, max_steps),
+        # half the traces short (a bug between two short-lived threads), half up to the limit
+        st.integers(1, min(SHORT, max_steps)) | st.integers(1, max_steps),
         st.booleans(),
     )
