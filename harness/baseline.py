@@ -6,12 +6,13 @@ A baseline file is TOML with one ``[[known]]`` table per accepted divergence::
     target = "flask"            # the target's name
     op = "pop_app"              # the divergent step's op
     expected = "raised *"       # what the model said: "returned", or "raised <type>" ("*": any error)
-    observed = "returned"       # what the target did, same form ("hang", "crash <how>" too)
+    observed = "returned"       # what the target did, same form ("hang", "crash <how>", "retained" too)
     reason = "why it is accepted (shown in the report)"
+    kinds = ["thread"]          # optional: only in traces with a worker of one of these kinds
 
 An entry matches a divergence of that target whose :meth:`Divergence.kind` is
-``(op, expected, observed)``: the shape of the failure, not its values, so it keeps
-matching however the trace around it varies. The built-in baselines live in
+``(op, expected, observed)`` (``op``, ``expected`` = ``"*"``: any): the shape of the failure, not its
+values, so it keeps matching however the trace around it varies. The built-in baselines live in
 ``harness/baselines/*.toml``.
 """
 
@@ -44,13 +45,20 @@ class KnownDivergence:
     observed: str
     reason: str
     source: str = ""
+    #: Only in traces with a worker of one of these kinds (empty: any trace).
+    kinds: tuple[str, ...] = ()
 
     def matches(self, divergence: Divergence) -> bool:
-        """Whether ``divergence`` is this known one."""
-        return divergence.target == self.target and divergence.kind() == (
-            self.op,
-            self.expected,
-            self.observed,
+        """Whether ``divergence`` is this known one (``op``/``expected`` ``"*"``: any; with
+        ``kinds``, only in a trace with a worker of one of them)."""
+        op, expected, observed = divergence.kind()
+        if self.kinds and not set(self.kinds) & set(divergence.trace.workers[1:]):
+            return False
+        return (
+            divergence.target == self.target
+            and self.op in ("*", op)
+            and self.expected in ("*", expected)
+            and self.observed == observed
         )
 
 
@@ -72,9 +80,9 @@ class Baseline:
         return [asdict(entry) for entry in self.entries]
 
     @classmethod
-    def from_list(cls, entries: Iterable[dict[str, str]]) -> Baseline:
+    def from_list(cls, entries: Iterable[dict]) -> Baseline:
         """Inverse of :meth:`to_list`."""
-        return cls(KnownDivergence(**entry) for entry in entries)
+        return cls(KnownDivergence(**{**entry, "kinds": tuple(entry.get("kinds", ()))}) for entry in entries)
 
 
 def known_reason(baseline: Baseline | None, divergence: Divergence) -> str | None:
@@ -105,7 +113,16 @@ def load_baseline(paths: Iterable[str | Path]) -> Baseline:
                 raise InvalidArgument(
                     f"baseline {str(path)!r}: entry {number} needs {', '.join(missing)} (strings)"
                 )
-            entries.append(KnownDivergence(**{name: entry[name] for name in _FIELDS}, source=str(path)))
+            kinds = entry.get("kinds", [])
+            if not (isinstance(kinds, list) and all(isinstance(kind, str) for kind in kinds)):
+                raise InvalidArgument(
+                    f"baseline {str(path)!r}: entry {number}: 'kinds' must be a list of kind names"
+                )
+            entries.append(
+                KnownDivergence(
+                    **{name: entry[name] for name in _FIELDS}, source=str(path), kinds=tuple(kinds)
+                )
+            )
     return Baseline(entries)
 
 

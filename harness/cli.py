@@ -11,8 +11,10 @@ import argparse
 import json
 import math
 import sys
+import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -25,14 +27,16 @@ from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
 from harness.fuzzer import FuzzResult, fuzz
+from harness.generation import Generation
 from harness.junit import write_junit
+from harness.model import CONTRACTS
 from harness.paths import writable_file
 from harness.profiles import PROFILES
 from harness.progress import ProgressLine
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.selftest import HEADER, SELFTEST_EXAMPLES, KillRow, format_row, run_selftest
 from harness.shared import fuzz_shared, share_key
-from harness.targets import all_targets, get_target, mutant_targets, unavailable_targets
+from harness.targets import Target, all_targets, get_target, mutant_targets, unavailable_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
 
@@ -175,6 +179,25 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_STEP_TIMEOUT,
         help="per-step watchdog, seconds",
     )
+    fuzz_cmd.add_argument(
+        "--no-preempt",
+        action="store_true",
+        help="thread-backed workers never pause inside an op (default: they may, at line events of"
+        " target code)",
+    )
+    fuzz_cmd.add_argument(
+        "--no-retention",
+        action="store_true",
+        help="do not check that values nobody holds any more are collectable (default: checked after"
+        " a worker ends, a release and a drop)",
+    )
+    fuzz_cmd.add_argument(
+        "--no-swarm", action="store_true", help="every trace may use every op, object and name (no swarm)"
+    )
+    fuzz_cmd.add_argument(
+        "--no-guide", action="store_true", help="no Hypothesis target() guidance towards deep states"
+    )
+    _target_options(fuzz_cmd)
 
     # What replay and shrink share: one trace, one target, how to run it.
     one_trace = _Parser(add_help=False)
@@ -192,6 +215,10 @@ def _parser() -> argparse.ArgumentParser:
         help="per-step watchdog, seconds",
     )
     one_trace.add_argument("--isolate", action="store_true", help="replay in child processes")
+    one_trace.add_argument(
+        "--no-retention", action="store_true", help="do not check that values nobody holds are collectable"
+    )
+    _target_options(one_trace)
 
     replay = command("replay", parents=[one_trace], help="replay one trace and print the table")
     replay.add_argument(
@@ -211,7 +238,11 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument(
         "--max-examples", type=_positive_int, default=SELFTEST_EXAMPLES, help="budget per mutant"
     )
-    selftest.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="worker kinds to draw from, mixed")
+    selftest.add_argument(
+        "--kinds",
+        help="worker kinds to draw from, mixed, for every mutant (default: each mutant's own: thread,greenlet"
+        " for most, asyncio or executor for the spawn-tree bugs)",
+    )
     selftest.add_argument(
         "--replays", type=_positive_int, help="replay each shrunk trace N times (default: no replays)"
     )
@@ -258,6 +289,47 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERNAL
 
 
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    """Options that change what is checked of a target: its contracts and its code."""
+    parser.add_argument(
+        "--contract",
+        action="append",
+        metavar="KIND=CONTRACT",
+        help=f"check KIND under CONTRACT ({', '.join(CONTRACTS)}) instead of the target's own;"
+        " repeatable, e.g. --contract asyncio=fresh (default: the target's declared contracts)",
+    )
+    parser.add_argument(
+        "--trace-module",
+        action="append",
+        metavar="MODULE",
+        help="also count line events in MODULE (a package: every module in it) as target code for"
+        " pauses inside ops; repeatable (default: the target's own modules)",
+    )
+
+
+def _configured(target: Target, args: argparse.Namespace) -> Target:
+    """``target`` with the contracts and traced modules the command line asks for; a module
+    that does not import is a usage error, now."""
+    overrides = {}
+    for text in args.contract or ():
+        kind, sep, contract = text.partition("=")
+        kind, contract = kind.strip(), contract.strip()
+        if not sep or kind not in WORKER_KINDS or contract not in CONTRACTS:
+            raise InvalidArgument(
+                f"--contract {text!r}: expected KIND=CONTRACT, KIND one of {', '.join(WORKER_KINDS)},"
+                f" CONTRACT one of {', '.join(CONTRACTS)}"
+            )
+        overrides[kind] = contract
+    modules = tuple(args.trace_module or ())
+    if not overrides and not modules:
+        return target
+    configured = replace(
+        target, contracts={**target.contracts, **overrides}, trace_modules=(*target.trace_modules, *modules)
+    )
+    configured.trace_files()  # imports the modules: a bad name fails before any work
+    return configured
+
+
 def _split(text: str, universe: Sequence[str], what: str) -> list[str]:
     if text.strip() == "all":
         return list(universe)
@@ -286,7 +358,7 @@ def _fuzz(args: argparse.Namespace) -> int:
     names = _split(args.target, list(all_targets()), "target")
     if args.target.strip() == "all":
         _note_unavailable()
-    targets = [get_target(name, args.family) for name in names]
+    targets = [_configured(get_target(name, args.family), args) for name in names]
     groups = _kind_groups(args.kinds)
     max_examples = args.max_examples
     if max_examples is None and args.seconds is None:
@@ -358,8 +430,13 @@ def _run_options(args: argparse.Namespace, database) -> dict:
     """The fuzz options that come straight from the command line."""
     return dict(
         seconds=args.seconds,
-        max_steps=args.max_steps,
-        max_workers=args.max_workers,
+        generation=Generation(
+            max_steps=args.max_steps,
+            max_workers=args.max_workers,
+            preempt=not args.no_preempt,
+            swarm=not args.no_swarm,
+            guide=not args.no_guide,
+        ),
         profile=args.profile,
         database=database,
         step_timeout=args.step_timeout,
@@ -367,6 +444,7 @@ def _run_options(args: argparse.Namespace, database) -> dict:
         check_unsupported=args.check_unsupported,
         isolate=args.isolate,
         baseline=args.loaded_baseline,
+        retention=not args.no_retention,
     )
 
 
@@ -445,12 +523,16 @@ def _load_trace(path: str) -> Trace:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    target = get_target(args.target, args.family)
+    target = _configured(get_target(args.target, args.family), args)
     trace = _load_trace(args.trace)
     _check_families(trace, target)
-    expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate)
+    expected, observed = observe(
+        trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
+    )
     for run in range(1, args.repeat):
-        again = observe(trace, target, args.step_timeout, isolate=args.isolate)[1]
+        again = observe(
+            trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
+        )[1]
         if again != observed:
             print(f"NONDETERMINISTIC: replay {run + 1} observed differently:")
             print(format_table(trace, expected, again))
@@ -467,12 +549,14 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _shrink(args: argparse.Namespace) -> int:
-    target = get_target(args.target, args.family)
+    target = _configured(get_target(args.target, args.family), args)
     trace = _load_trace(args.trace)
     _check_families(trace, target)
     output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
-    divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate)
+    divergence = find_divergence(
+        trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
+    )
     if divergence is None:
         print(f"{target.name} does not diverge on {args.trace}: nothing to shrink")
         return EXIT_OK
@@ -481,7 +565,22 @@ def _shrink(args: argparse.Namespace) -> int:
         f" ({divergence.signature()}); shrinking...",
         file=sys.stderr,
     )
-    shrunk = minimize_divergence(divergence, target, args.step_timeout, isolate=args.isolate)
+    started = time.monotonic()
+
+    def shrinking(smaller: Trace) -> None:
+        interrupt.stop_if_interrupted()
+        print(
+            f"  {len(smaller.steps)} steps ({time.monotonic() - started:.1f}s)", file=sys.stderr, flush=True
+        )
+
+    shrunk = minimize_divergence(
+        divergence,
+        target,
+        args.step_timeout,
+        isolate=args.isolate,
+        retention=not args.no_retention,
+        on_progress=shrinking,
+    )
     report.write_atomic(output, shrunk.trace.to_json() + "\n")
     kinds = tuple(sorted(set(shrunk.trace.workers[1:])))
     files = report.write_divergence(directory, shrunk, target, kinds, environment.describe())
@@ -521,7 +620,7 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    kinds = _kinds(args.kinds)
+    kinds = _kinds(args.kinds) if args.kinds else None
     print(HEADER)
 
     def show(row: KillRow) -> None:

@@ -44,7 +44,10 @@ class Divergence:
         """
 
         def shape(obs: Observation) -> str:
-            return obs.outcome if obs.outcome in ("returned", "paused") else f"{obs.outcome} {obs.value}"
+            # what was returned, where a worker paused and what was retained are values
+            if obs.outcome in ("returned", "paused", "retained"):
+                return obs.outcome
+            return f"{obs.outcome} {obs.value}"
 
         return (self.step_name(), shape(self.expected[self.index]), shape(self.observed[self.index]))
 

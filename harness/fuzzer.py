@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import Phase, given, seed, settings
-from hypothesis import target as target_score
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
@@ -19,12 +18,12 @@ from harness.database import open_database
 from harness.engine import check, minimize_divergence
 from harness.environment import gevent_patched
 from harness.errors import InvalidArgument
-from harness.guidance import signals
+from harness.generation import DEFAULT_GENERATION, Generation
 from harness.model import FRESH
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
 from harness.trace import Trace
-from strategies import traces, validate_kinds
+from strategies import validate_kinds
 
 #: Examples per Hypothesis run when fuzzing against a time budget.
 _BATCH = 200
@@ -81,6 +80,8 @@ class FuzzResult:
     known: str | None = None
     #: Whether thread-backed workers could pause inside ops (``--no-preempt``: not).
     preempt: bool = True
+    #: Whether the retention oracle ran (``--no-retention``: not).
+    retention: bool = True
 
     @property
     def verdict(self) -> str:
@@ -106,6 +107,7 @@ class FuzzResult:
             dict(data.get("contracts", {})),
             data.get("known"),
             data.get("preempt", True),
+            data.get("retention", True),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +124,7 @@ class FuzzResult:
             "contracts": dict(self.contracts),
             "known": self.known,
             "preempt": self.preempt,
+            "retention": self.retention,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
         }
 
@@ -144,8 +147,7 @@ def fuzz(
     *,
     max_examples: int | None = None,
     seconds: float | None = None,
-    max_steps: int = 40,
-    max_workers: int = 4,
+    generation: Generation = DEFAULT_GENERATION,
     profile: str | None = None,
     database: ExampleDatabase | None | str = "default",  # or a spec: see harness.database
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
@@ -155,9 +157,7 @@ def fuzz(
     isolate: bool = False,
     dry_run: bool = False,
     baseline: Baseline | None = None,
-    preempt: bool = True,
-    swarm: bool = True,
-    guide: bool = True,
+    retention: bool = True,
     progress: ProgressCallback | None = None,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
@@ -178,11 +178,10 @@ def fuzz(
     ``dry_run`` generates the traces and replays none (the cost of generation alone).
     Divergences in ``baseline`` are known: they do not stop the run, which goes on
     looking for new ones; if it finds none, the result holds the first known one
-    (minimised), with ``known`` set to its reason. With ``preempt`` (the default),
-    thread-backed workers may pause inside ops (see :mod:`harness.runners.preempt`).
-    ``swarm`` draws a configuration per trace (see :mod:`strategies.swarm`); ``guide``
-    steers the search towards deep states with Hypothesis's ``target()`` (see
-    :mod:`harness.guidance`).
+    (minimised), with ``known`` set to its reason. ``generation`` says how traces are
+    drawn (see :class:`harness.generation.Generation`: trace size, pauses inside ops,
+    swarm configurations, guidance). With ``retention`` (the default), values nobody holds
+    any more must be collectable (see :mod:`harness.retention`).
     """
     kinds = requested = validate_kinds(kinds)
     check_budget(max_examples, seconds)
@@ -195,8 +194,7 @@ def fuzz(
         options = dict(
             max_examples=max_examples,
             seconds=seconds,
-            max_steps=max_steps,
-            max_workers=max_workers,
+            generation=generation.to_dict(),
             profile=profile,
             database=database if database is None or isinstance(database, str) else _database_spec(database),
             step_timeout=step_timeout,
@@ -206,38 +204,27 @@ def fuzz(
             isolate=isolate,
             dry_run=dry_run,
             baseline=baseline.to_list() if baseline else [],
-            preempt=preempt,
-            swarm=swarm,
-            guide=guide,
+            retention=retention,
         )
         return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
 
     target, kinds, unsupported = checked_kinds(target, kinds, check_unsupported)
     contracts = {kind: target.contract(kind) for kind in kinds}
     if not kinds:
-        return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=preempt)
+        return FuzzResult(
+            target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=generation.preempt
+        )
 
     state = FuzzProgress(target.name)
-    strategy = traces(
-        kinds,
-        target.families,
-        allowed_ops=target.ops,
-        max_workers=max_workers,
-        max_steps=max_steps,
-        preempt=preempt,
-        swarm=swarm,
-    )
+    strategy = generation.strategy(target, kinds)
 
     known: list[tuple[Divergence, str]] = []
 
     def property_(trace: Trace) -> None:
-        if guide:
-            for label, score in signals(trace).items():
-                target_score(score, label=label)
         if dry_run:
             return
         try:
-            check(trace, target, step_timeout, isolate=isolate)
+            check(trace, target, step_timeout, isolate=isolate, retention=retention)
         except DivergenceError as exc:
             reason = known_reason(baseline, exc.divergence)
             if reason is None:
@@ -249,18 +236,20 @@ def fuzz(
         strategy,
         profile=profile,
         database=database,
-        database_key=f"{target.name}|{','.join(sorted(kinds))}|{max_steps}|{max_workers}|{preempt}|{swarm}",
+        database_key=f"{target.name}|{','.join(sorted(kinds))}|{generation.key()}",
         derandomize=derandomize,
         seed=seed,
     )
     divergence, flaky = loop.run(
-        property_, state, max_examples=max_examples, seconds=seconds, progress=progress
+        generation.guided(property_), state, max_examples=max_examples, seconds=seconds, progress=progress
     )
     reason = None
     if divergence is None and known:
         divergence, reason = known[0]
     if divergence is not None and not flaky:
-        divergence = minimize_divergence(divergence, target, step_timeout, isolate=isolate)
+        divergence = minimize_divergence(
+            divergence, target, step_timeout, isolate=isolate, retention=retention
+        )
     return FuzzResult(
         target.name,
         requested,
@@ -272,7 +261,8 @@ def fuzz(
         unsupported,
         contracts,
         reason,
-        preempt,
+        generation.preempt,
+        retention,
     )
 
 

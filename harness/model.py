@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.dispatch_model import SUSPENDABLE_KINDS, DispatchState
@@ -64,8 +64,10 @@ DEFAULT_CONTRACTS: Mapping[str, str] = {
     "asyncio": INHERIT,
     "patched": FRESH,
     "thread-ctx": INHERIT,
-    "to-thread": INHERIT,
-    "executor": FRESH,
+    "to-thread": INHERIT,  # asyncio.to_thread runs the call in a copy of the caller's context
+    # run_in_executor runs the call in the pool thread's own context, which outlives the call:
+    # a ContextVar set by one job is still set for the next job on that thread
+    "executor": REUSED,
     "sync-to-async": WRITE_BACK,
     "async-to-sync": WRITE_BACK,
 }
@@ -98,23 +100,34 @@ def expected_observations(
 
 
 class _Model:
-    """One sequential run of the model over a trace."""
+    """One sequential run of the model over a trace.
 
-    def __init__(self, trace: Trace, contracts: Mapping[str, str]) -> None:
+    With ``tag``, every value a set or push writes is stored as a :class:`Tagged` number
+    remembering its step, so :meth:`held` can say which written values some live worker
+    (or a pooled thread that keeps what its last child left) still holds.
+    """
+
+    def __init__(self, trace: Trace, contracts: Mapping[str, str], tag: bool = False) -> None:
         self.trace = trace
         self.contracts = contracts
+        self.tag = tag
         self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
-        self.paused: dict[int, Op] = {}
+        #: Paused workers: the op they paused in and the step it started at.
+        self.paused: dict[int, tuple[Op, int]] = {}
         #: Per pool (see harness.kinds.POOL_OF), its threads: which worker runs on each
         #: (None: idle), and what the last child on it left.
         self.pool_workers: dict[str, list[int | None]] = {}
-        self.pool_left: dict[str, list[list[Any] | None]] = {}
+        self.pool_left: dict[str, list[tuple[list[Any] | None, str]]] = {}
+        #: Pooled children still running: their parent's state at the spawn, held by the call.
+        self.call_holds: dict[int, list[Any]] = {}
         self.ends = trace.ends_after()
 
     def _empty(self) -> list[Any]:
         return [_EMPTY[family]() for family in self.trace.objects]
 
-    def run(self) -> list[Observation]:
+    def run(self, after_step: Callable[[int], None] | None = None) -> list[Observation]:
+        """The expected observations; ``after_step(index)`` is called after each step (and
+        the ends of the workers that end after it)."""
         observations = []
         created = self.trace.created_at()
         for index, step in enumerate(self.trace.steps):
@@ -124,21 +137,40 @@ class _Model:
                 self._spawn(step.spawn)
                 observations.append(_NONE)
             elif step.pause is not None:
-                self.paused.setdefault(step.worker, step.op)
+                self.paused.setdefault(step.worker, (step.op, index))
                 observations.append(PAUSED)
             else:
-                op = self.paused.pop(step.worker, None) if step.resume else step.op
-                observations.append(self._apply(step.worker, op))
-            for worker, end in self.ends.items():
-                if end == index:
-                    self._end(worker)
+                op, started = self.paused.pop(step.worker) if step.resume else (step.op, index)
+                observations.append(self._apply(step.worker, op, started))
+            for worker in sorted((w for w, end in self.ends.items() if end == index), reverse=True):
+                self._end(worker)  # children before their (waiting) parents
+            if after_step is not None:
+                after_step(index)
         return observations
+
+    def held(self) -> set[int]:
+        """The steps whose written values some live worker still holds (with ``tag``)."""
+        states = [*self.states.values(), *self.call_holds.values()]
+        for lefts in self.pool_left.values():
+            states += [
+                left for left, kind in lefts if left is not None and self.contracts.get(kind) == REUSED
+            ]
+        found: set[int] = set()
+        for state in states:
+            for data in state:
+                items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+                found.update(item.step for item in items if isinstance(item, Tagged))
+        return found
 
     def _spawn(self, child: int) -> None:
         kind = self.trace.workers[child]
         parent = self.states[self.trace.parents[child]]
         contract = self.contracts.get(kind, FRESH)
         left = self._take_pool_thread(kind, child) if kind in POOL_OF else None
+        if kind in POOL_OF:
+            # the parent's side of the call (an asyncio future or task) keeps a copy of the
+            # parent's context as it was at the spawn until the call returns
+            self.call_holds[child] = copy.deepcopy(parent)
         if contract in (INHERIT, WRITE_BACK):
             state = copy.deepcopy(parent)
         elif contract == REUSED and left is not None:
@@ -155,19 +187,22 @@ class _Model:
         for slot, occupant in enumerate(workers):
             if occupant is None:
                 workers[slot] = child
-                return left[slot]
+                return left[slot][0]
         workers.append(child)
-        left.append(None)
+        left.append((None, kind))
         return None
 
     def _end(self, worker: int) -> None:
+        """The worker is gone: its state with it, but for what its pooled thread keeps and
+        what a waiting parent takes back (write-back)."""
         kind = self.trace.workers[worker]
-        state = self.states[worker]
+        state = self.states.pop(worker)
+        self.call_holds.pop(worker, None)
         if kind in POOL_OF:
             workers = self.pool_workers[POOL_OF[kind]]
             slot = workers.index(worker)
             workers[slot] = None
-            self.pool_left[POOL_OF[kind]][slot] = state
+            self.pool_left[POOL_OF[kind]][slot] = (state, kind)
         if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
             self.states[self.trace.parents[worker]] = copy.deepcopy(state)
 
@@ -180,25 +215,37 @@ class _Model:
                 data.suspendable = kind in SUSPENDABLE_KINDS
         return state
 
-    def _apply(self, worker: int, op: Op) -> Observation:
-        if op.name == "new":
-            left = [state for states in self.pool_left.values() for state in states if state is not None]
+    def _apply(self, worker: int, op: Op, started: int) -> Observation:
+        if op.name in ("new", "drop"):  # nobody holds anything of the object any more
+            left = [state for states in self.pool_left.values() for state, _ in states if state is not None]
             for state in [*self.states.values(), *left]:
                 state[op.obj] = _EMPTY[self.trace.objects[op.obj]]()
             return _NONE
-        if op.name == "drop":
-            return _NONE
-        return apply_op(self.states[worker][op.obj], op)
+        value = Tagged(op.value, started) if self.tag and op.name in ("set", "push") else op.value
+        return apply_op(self.states[worker][op.obj], op, value)
 
 
-def apply_op(data: Any, op: Op) -> Observation:
+class Tagged(int):
+    """A written number that remembers the step that wrote it (the model's ``tag`` mode)."""
+
+    def __new__(cls, number: int, step: int) -> Tagged:
+        tagged = super().__new__(cls, number)
+        tagged.step = step
+        return tagged
+
+    def __deepcopy__(self, memo: dict) -> Tagged:
+        return self  # a copied state holds the same written value
+
+
+def apply_op(data: Any, op: Op, value: Any = None) -> Observation:
     """Apply ``op`` to one worker's state of one object (a dict, a list, a Flask or
-    dispatch state); return the observation."""
+    dispatch state), writing ``value`` (default: the op's); return the observation."""
+    value = op.value if value is None else value
     if isinstance(data, (FlaskState, DispatchState)):
         return data.apply(op)
     name = op.name
     if name == "set":
-        data[op.attr] = op.value
+        data[op.attr] = value
         return _NONE
     if name == "get":
         return Observation.returned(data[op.attr]) if op.attr in data else _MISSING
@@ -213,7 +260,7 @@ def apply_op(data: Any, op: Op) -> Observation:
     if name == "items":
         return Observation.returned(dict(data))
     if name == "push":
-        data.append(op.value)
+        data.append(value)
         return _NONE
     if name == "pop":
         return Observation.returned(data.pop() if data else None)

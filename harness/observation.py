@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.values import plain
+
 
 @dataclass(frozen=True, slots=True)
 class Observation:
@@ -25,7 +27,9 @@ class Observation:
 
     @classmethod
     def returned(cls, value: Any) -> Observation:
-        """An op that returned ``value`` (dicts are frozen into sorted pairs)."""
+        """An op that returned ``value`` (written :class:`harness.values.Value` objects are
+        kept as their numbers; dicts are frozen into sorted pairs)."""
+        value = plain(value)
         if isinstance(value, dict):
             value = tuple(sorted(value.items(), key=repr))
         return cls("returned", value)

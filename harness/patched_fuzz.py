@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.baseline import Baseline
 from harness.fuzzer import fuzz
+from harness.generation import Generation
 from harness.progress import ProgressLine
 from harness.runners.patched import call_patched_child, serve_patched_child, target_spec
 
@@ -28,6 +29,7 @@ def fuzz_in_patched_child(target: Any, kinds: tuple[str, ...], options: dict[str
 def _fuzz(request: dict[str, Any], target: Any) -> dict[str, Any]:
     options = dict(request["options"])
     options["baseline"] = Baseline.from_list(options["baseline"]) or None
+    options["generation"] = Generation(**options["generation"])
     progress = ProgressLine(f"{target.name} [patched]")
     result = fuzz(target, request["kinds"], progress=progress, **options)
     progress.close(result.verdict)

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from harness.engine import observe
 from harness.fuzzer import FuzzResult, fuzz
 from harness.inhouse.mutants import MUTANTS
-from harness.targets.inhouse import minimal_steps, mutant_target
-from harness.trace import DEFAULT_KINDS
+from harness.targets.inhouse import minimal_steps, mutant_kinds, mutant_target
 
 #: The default budget per mutant: every planted bug is found within it.
 SELFTEST_EXAMPLES = 1000
@@ -39,7 +38,7 @@ class KillRow:
 
 def run_selftest(
     max_examples: int = SELFTEST_EXAMPLES,
-    kinds: Sequence[str] = DEFAULT_KINDS,
+    kinds: Sequence[str] | None = None,
     replays: int = 0,
     derandomize: bool = True,
     mutants: Sequence[type] | None = None,
@@ -54,7 +53,13 @@ def run_selftest(
     rows = []
     for cls in mutants if mutants is not None else MUTANTS:
         target = mutant_target(cls)
-        result = fuzz(target, kinds, max_examples=max_examples, database=None, derandomize=derandomize)
+        result = fuzz(
+            target,
+            kinds or mutant_kinds(cls),
+            max_examples=max_examples,
+            database=None,
+            derandomize=derandomize,
+        )
         identical = None
         if replays and result.divergence is not None:
             trace, first = result.divergence.trace, result.divergence.observed

@@ -28,10 +28,11 @@ from harness.fuzzer import (
     checked_kinds,
     resolve_profile,
 )
+from harness.generation import DEFAULT_GENERATION, Generation
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
 from harness.trace import LOCAL_OPS, STACK_OPS, Trace
-from strategies import traces, validate_kinds
+from strategies import validate_kinds
 
 
 @dataclass
@@ -63,8 +64,7 @@ def fuzz_shared(
     *,
     max_examples: int | None = None,
     seconds: float | None = None,
-    max_steps: int = 40,
-    max_workers: int = 4,
+    generation: Generation = DEFAULT_GENERATION,
     profile: str | None = None,
     database: ExampleDatabase | None | str = "default",
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
@@ -73,6 +73,7 @@ def fuzz_shared(
     check_unsupported: bool = False,
     isolate: bool = False,
     baseline: Baseline | None = None,
+    retention: bool = True,
     progress: ProgressCallback | None = None,
 ) -> list[FuzzResult]:
     """Fuzz ``targets`` (which must share a :func:`share_key`) on the same traces;
@@ -104,9 +105,7 @@ def fuzz_shared(
         return [FuzzResult(m.target.name, kinds, 0, 0.0, None, unsupported=m.unsupported) for m in members]
 
     first = members[0].target
-    strategy = traces(
-        fuzzed, first.families, allowed_ops=first.ops, max_workers=max_workers, max_steps=max_steps
-    )
+    strategy = generation.strategy(first, fuzzed)
     state = FuzzProgress(f"{len(members)} targets")
     live = list(members)
 
@@ -115,7 +114,7 @@ def fuzz_shared(
         for member in live:  # every live target sees every trace, failing or not
             member.examples += 1
             try:
-                check(trace, member.target, step_timeout, isolate=isolate)
+                check(trace, member.target, step_timeout, isolate=isolate, retention=retention)
             except DivergenceError as exc:
                 reason = known_reason(baseline, exc.divergence)
                 if reason is not None:  # known: noted, and the search goes on
@@ -140,30 +139,45 @@ def fuzz_shared(
             strategy,
             profile=profile,
             database=database,
-            database_key=f"shared|{names}|{','.join(sorted(fuzzed))}|{max_steps}|{max_workers}",
+            database_key=f"shared|{names}|{','.join(sorted(fuzzed))}|{generation.key()}",
             derandomize=derandomize,
             seed=seed,
         )
         divergence, flaky = loop.run(
-            property_, state, max_examples=remaining_examples, seconds=remaining_seconds, progress=progress
+            generation.guided(property_),
+            state,
+            max_examples=remaining_examples,
+            seconds=remaining_seconds,
+            progress=progress,
         )
         if divergence is None:
             break
         member = next(m for m in live if m.target.name == divergence.target)
         if not flaky:
-            divergence = minimize_divergence(divergence, member.target, step_timeout, isolate=isolate)
-        member.result = _result(member, kinds, state, divergence, flaky)
+            divergence = minimize_divergence(
+                divergence, member.target, step_timeout, isolate=isolate, retention=retention
+            )
+        member.result = _result(member, kinds, state, divergence, flaky, preempt=generation.preempt)
         live.remove(member)
     for member in live:
         divergence, reason = member.known or (None, None)
         if divergence is not None:
-            divergence = minimize_divergence(divergence, member.target, step_timeout, isolate=isolate)
-        member.result = _result(member, kinds, state, divergence, False, reason)
+            divergence = minimize_divergence(
+                divergence, member.target, step_timeout, isolate=isolate, retention=retention
+            )
+        member.result = _result(member, kinds, state, divergence, False, reason, preempt=generation.preempt)
     return [member.result for member in members]  # type: ignore[misc]
 
 
 def _result(
-    member: _Member, requested, state: FuzzProgress, divergence, flaky: bool, known: str | None = None
+    member: _Member,
+    requested,
+    state: FuzzProgress,
+    divergence,
+    flaky: bool,
+    known: str | None = None,
+    *,
+    preempt: bool,
 ) -> FuzzResult:
     return FuzzResult(
         member.target.name,
@@ -176,4 +190,5 @@ def _result(
         member.unsupported,
         {kind: member.target.contract(kind) for kind in member.kinds},
         known,
+        preempt,
     )

@@ -67,6 +67,9 @@ class _Assembly:
     specs: list[tuple[str, int | None]]
     objects: tuple[str, ...]
     stride: int = 0
+    #: Kinds whose workers only spawn children (a kind the target does not support, needed
+    #: as the parent of one it does: the asyncio task that calls to_thread).
+    quiet: frozenset[str] = frozenset()
     steps: list[tuple[int, object]] = field(default_factory=list)  # (slot, kind of step)
     alive: set[int] = field(default_factory=lambda: {0})
     ended: set[int] = field(default_factory=set)
@@ -119,6 +122,8 @@ class _Assembly:
     def add(self, entry: Entry) -> None:
         slot, op = entry.slot, entry.op
         kind, _ = self.specs[slot]
+        if kind in self.quiet:
+            return
         if slot in self.paused:
             pause = self.stride if self.stride and entry.pause is not None else entry.pause
             self.steps.append((slot, ("resume", pause)))
@@ -218,12 +223,13 @@ def assemble(
     objects: tuple[str, ...],
     stride: int = 0,
     epilogue: Collection[str] | None = None,
+    quiet: frozenset[str] = frozenset(),
 ) -> Trace:
     """Turn drawn worker slots and schedule entries into a valid trace (module docstring);
     with ``stride``, a resume drawn to pause again does so after ``stride`` line events;
     with ``epilogue`` (the op names allowed), each worker reads back what it wrote after
-    its last step."""
-    assembly = _Assembly(specs, objects, stride)
+    its last step; workers of a ``quiet`` kind only spawn children."""
+    assembly = _Assembly(specs, objects, stride, quiet)
     for entry in entries:
         assembly.add(entry)
     if epilogue is not None:

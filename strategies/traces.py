@@ -129,6 +129,7 @@ def traces(
     objects_per_family: int = 2,
     preempt: bool = True,
     swarm: bool = True,
+    quiet_kinds: Collection[str] = (),
 ) -> st.SearchStrategy[Trace]:
     """Traces whose non-main workers are drawn (mixed) from ``kinds``.
 
@@ -139,7 +140,9 @@ def traces(
     end). With ``preempt``, ops of thread-backed workers may pause inside. With ``swarm``
     (the default), each trace first draws its own :class:`Swarm` configuration (a subset
     of the ops, fewer objects, names and values, how often ops pause and workers are spawned
-    explicitly); without, every trace uses the widest one.
+    explicitly); without, every trace uses the widest one. Workers of ``quiet_kinds`` that
+    are not among ``kinds`` (a parent a kind needs, such as the task that calls
+    ``to_thread``, of a kind the target does not support) only spawn children.
     """
     kinds = validate_kinds(kinds)
     for family in families:
@@ -158,11 +161,12 @@ def traces(
     can_pause = preempt and bool(PREEMPTIBLE_KINDS & set(kinds)) and bool(PAUSABLE_FAMILIES & set(objects))
     limits = Swarm.widest(names, objects_per_family, max_workers, can_pause)
     configs = swarms(limits, max_steps) if swarm else st.just(limits)
-    return configs.flatmap(lambda config: _traces_for(config, kinds, objects, max_steps))
+    quiet = frozenset(quiet_kinds) - set(kinds)
+    return configs.flatmap(lambda config: _traces_for(config, kinds, objects, max_steps, quiet))
 
 
 def _traces_for(
-    config: Swarm, kinds: tuple[str, ...], objects: tuple[str, ...], max_steps: int
+    config: Swarm, kinds: tuple[str, ...], objects: tuple[str, ...], max_steps: int, quiet: frozenset[str]
 ) -> st.SearchStrategy[Trace]:
     pauses: st.SearchStrategy[int | None] = st.none()
     if config.pause_rate:
@@ -186,4 +190,6 @@ def _traces_for(
         entries,
         st.just(objects),
         st.just(config.stride),
+        st.just(config.ops if config.epilogue else None),
+        st.just(quiet),
     )

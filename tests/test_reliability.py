@@ -16,6 +16,7 @@ from hypothesis import given, settings
 
 from harness.engine import observe
 from harness.fuzzer import fuzz
+from harness.generation import Generation
 from harness.inhouse.local import Local
 from harness.runners import run_trace
 from harness.targets import get_target
@@ -86,7 +87,7 @@ def test_an_interpreter_killing_target_is_reported_under_isolate(name, how):
         database=None,
         isolate=True,
         derandomize=True,
-        max_steps=6,
+        generation=Generation(max_steps=6),
     )
     assert result.divergence is not None
     assert result.divergence.observed[result.divergence.index] == Observation("crash", how)

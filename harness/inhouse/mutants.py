@@ -17,6 +17,7 @@ import greenlet
 
 from harness.inhouse.local import Local, LocalStack, current_identity, thread_identity
 from harness.inhouse.races import RACES
+from harness.inhouse.spawn_mutants import SPAWN_MUTANTS
 
 # ---- Local mutants -----------------------------------------------------------------
 
@@ -223,7 +224,8 @@ class OffByOneAfterThreeStack(LocalStack):
         return stack[-2] if len(stack) >= 3 else stack[-1]
 
 
-#: Every mutant, Locals first, then the planted races (bugs that need a pause inside an op).
+#: Every mutant, Locals first, then the planted races (bugs that need a pause inside an op)
+#: and the spawn-tree bugs (context handed from parent to child wrongly).
 MUTANTS: tuple[type, ...] = (
     SharedStorageLocal,
     ThreadIdentityLocal,
@@ -238,4 +240,5 @@ MUTANTS: tuple[type, ...] = (
     SharedAtSpawnStack,
     OffByOneAfterThreeStack,
     *RACES,
+    *SPAWN_MUTANTS,
 )

@@ -56,10 +56,13 @@ class GeventWorker:
         raise AssertionError("gevent greenlets do not pause inside ops")  # trace validation prevents it
 
     def finish(self) -> None:
-        """End the greenlet and wait until it is dead."""
+        """End the greenlet and wait until it is dead (and forget it: nothing of a finished
+        worker may stay alive because of the harness)."""
         self._inbox.put(STOP)
         self._greenlet.join()
+        self._greenlet = None
 
     def abandon(self) -> None:
         """Kill the greenlet without waiting."""
-        self._greenlet.kill(block=False)
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)

@@ -19,12 +19,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import InvalidArgument
 from harness.interrupt import run_process
+from harness.runners.watch import Checkpoint
 from harness.trace import Observation, Trace
 
 _MARK = "@@local-harness-result@@ "
@@ -113,9 +114,14 @@ def serve_patched_child(handle: Handler) -> None:
     exit_process(0)
 
 
-def run_in_patched_child(trace: Trace, target: Any, step_timeout: float) -> list[Observation]:
-    """Replay ``trace`` in a gevent-patched child process; return its observations."""
+def run_in_patched_child(
+    trace: Trace, target: Any, step_timeout: float, plan: Mapping[int, Checkpoint] | None = None
+) -> list[Observation]:
+    """Replay ``trace`` in a gevent-patched child process (watching the retention ``plan``,
+    if given); return its observations."""
     payload = {"trace": trace.to_dict(), "step_timeout": step_timeout, **target_spec(target)}
+    if plan is not None:
+        payload["plan"] = [checkpoint.to_dict() for checkpoint in plan.values()]
     timeout = 60 + step_timeout * max(len(trace.steps), 1)
     answer = call_patched_child(__name__, payload, timeout, pass_stderr=False)
     return [Observation.from_dict(obs) for obs in answer["observations"]]
@@ -124,7 +130,10 @@ def run_in_patched_child(trace: Trace, target: Any, step_timeout: float) -> list
 def _replay(request: dict[str, Any], target: Any) -> dict[str, Any]:
     from harness.runners.scheduler import run_trace
 
-    observations = run_trace(Trace.from_dict(request["trace"]), target, request["step_timeout"])
+    plan = None
+    if "plan" in request:
+        plan = {c.step: c for c in map(Checkpoint.from_dict, request["plan"])}
+    observations = run_trace(Trace.from_dict(request["trace"]), target, request["step_timeout"], plan=plan)
     return {"observations": [obs.to_dict() for obs in observations]}
 
 

@@ -43,6 +43,8 @@ class _PoolThread:
                     future.set_result(fn(*args))
                 except BaseException as exc:
                     future.set_exception(exc)
+            # nothing of a finished call may stay alive here (a copied context, its values)
+            del job, future, fn, args
             self.idle.set()
 
 
@@ -100,6 +102,9 @@ class PooledWorker(QueueWorker):
         self._thread_ident: int | None = None
         self._started = threading.Event()
         self._on_start: Callable[[], None] | None = None
+        #: The parent's side of the call (an asyncio future or task) and its loop.
+        self._call: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def serve(self) -> None:
         """See :meth:`QueueWorker.serve`; first records which pool thread runs it."""
@@ -112,18 +117,23 @@ class PooledWorker(QueueWorker):
     def start_in_executor(self) -> None:
         """In the parent task: ``loop.run_in_executor(None, serve)`` (the pool picks the
         thread at once, within this call)."""
-        asyncio.get_running_loop().run_in_executor(None, self.serve)
+        self._loop = asyncio.get_running_loop()
+        self._call = self._loop.run_in_executor(None, self.serve)
 
     async def start_to_thread(self) -> None:
         """In the parent task: start ``asyncio.to_thread(serve)`` and wait until it runs."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         started = loop.create_future()
         self._on_start = lambda: loop.call_soon_threadsafe(lambda: started.done() or started.set_result(None))
-        asyncio.ensure_future(asyncio.to_thread(self.serve))
+        self._call = asyncio.ensure_future(asyncio.to_thread(self.serve))
         await started
 
     def finish(self) -> None:
-        """End the call and wait until its pool thread is idle (free for the next child)."""
+        """End the call, wait until its pool thread is idle (free for the next child), and
+        let the parent's side of the call complete (so the copied context it held is gone)."""
         self._inbox.put(STOP)
         if self._started.wait(self._step_timeout) and self._thread_ident is not None:
             self._pool.wait_idle(self._thread_ident, self._step_timeout)
+        if self._call is not None and not self._loop.is_running():
+            self._loop.run_until_complete(self._call)
+        self._call = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
 import greenlet
@@ -16,6 +18,7 @@ from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import STOP, Work, WorkerHandle
 from harness.runners.spawn import SpawnContext, start_child
+from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch
 from harness.targets.base import Target
 from harness.trace import HANG, Observation, Op, Trace
 
@@ -27,7 +30,12 @@ _NONE = Observation.returned(None)
 
 
 def run_trace(
-    trace: Trace, target: Target, step_timeout: float = DEFAULT_STEP_TIMEOUT, *, isolate: bool = False
+    trace: Trace,
+    target: Target,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+    plan: Mapping[int, Checkpoint] | None = None,
 ) -> list[Observation]:
     """Replay ``trace`` against fresh objects of ``target``; return one observation per step.
 
@@ -42,12 +50,14 @@ def run_trace(
     in a child process that monkey-patches with gevent first (this process stays
     unpatched). With ``isolate``, the replay runs in a forked child: a target that
     kills the interpreter gives a ``crash`` observation (see :mod:`harness.runners.isolated`).
+    With a retention ``plan`` (see :mod:`harness.retention`), written values are watched
+    and a checkpoint step where one that must be gone is still alive observes ``retained``.
     """
     if "patched" in trace.workers and not gevent_patched():
         from harness.runners.patched import run_in_patched_child
 
-        return run_in_patched_child(trace, target, step_timeout)
-    replay = _Replay(trace, target, step_timeout)
+        return run_in_patched_child(trace, target, step_timeout, plan)
+    replay = _Replay(trace, target, step_timeout, plan)
     if isolate:
         return run_isolated(lambda sink: contextvars.Context().run(replay.run, Progress(sink)), step_timeout)
     return DRIVER.run(replay.run, step_timeout)
@@ -67,28 +77,37 @@ def _no_early_answer(value: Any) -> None:
 class _Replay:
     """One replay: the objects and the live workers."""
 
-    def __init__(self, trace: Trace, target: Target, step_timeout: float) -> None:
+    def __init__(
+        self, trace: Trace, target: Target, step_timeout: float, plan: Mapping[int, Checkpoint] | None = None
+    ) -> None:
         self.trace = trace
         self.target = target
         self.step_timeout = step_timeout
         self.objects: list[Any] = []
         self.preemption = Preemption(target.trace_files())
+        self.watch = Watch(plan) if plan is not None else None
 
-    def execute(self, op: Op) -> Observation:
-        """Run ``op`` in the calling worker (lifecycle ops change which object the slot holds)."""
+    def execute(self, op: Op, step: int) -> Observation:
+        """Run ``op`` (started at step ``step``) in the calling worker; lifecycle ops change
+        which object the slot holds."""
         if op.name in ("drop", "new"):
-            self.objects[op.obj] = None
-            gc.collect()
+            _forget(self.objects, op.obj)
             if op.name == "new":
                 try:
                     self.objects[op.obj] = self.target.factories[self.trace.objects[op.obj]]()
                 except Exception as exc:  # the factory's error is the observation
                     return Observation.raised(exc)
             return _NONE
+        if (
+            self.watch is not None
+            and op.name in ("set", "push")
+            and self.trace.objects[op.obj] in WATCHED_FAMILIES
+        ):
+            return self.target.apply(self.objects[op.obj], op, self.watch.value(op.value, step))
         return self.target.apply(self.objects[op.obj], op)
 
-    def _op_work(self, op: Op, pause: int | None) -> Work:
-        return Work(lambda answer: self.execute(op), op, pause)
+    def _op_work(self, op: Op, pause: int | None, step: int) -> Work:
+        return Work(lambda answer: self.execute(op, step), op, pause)
 
     def run(self, progress: Progress) -> None:
         """Replay every step, recording each observation in ``progress``; stop at a hang."""
@@ -103,27 +122,16 @@ class _Replay:
         hung = True  # until the loop ends normally: then the workers and pool can be waited for
         try:
             for index, step in enumerate(trace.steps):
-                if step.worker not in handles and created.get(step.worker) == index:
-                    child = self._spawn(handles[0], step.worker, context)  # implicitly, by main
-                    if child is HANG:
-                        progress.record(HANG)
-                        return
-                    handles[step.worker] = child
-                handle = handles[step.worker]
-                if step.spawn is not None:
-                    child = self._spawn(handle, step.spawn, context)
-                    observation = HANG if child is HANG else _NONE
-                    if child is not HANG:
-                        handles[step.spawn] = child
-                elif step.resume:
-                    observation = handle.resume(step.pause)
-                else:
-                    observation = handle.do(self._op_work(step.op, step.pause))
-                progress.record(observation)
+                observation = self._step(index, step, handles, created, context)
                 if observation is HANG:  # runners return the constant itself
+                    progress.record(observation)
                     return  # the worker is abandoned; nothing after a hang is meaningful
                 for worker in sorted(ending.get(index, ()), reverse=True):  # children first
                     handles.pop(worker).finish()
+                retained = (
+                    self.watch.check(index, lambda: _settle(context)) if self.watch is not None else None
+                )
+                progress.record(retained or observation)
             hung = False
         finally:
             handles.pop(0)
@@ -131,9 +139,57 @@ class _Replay:
                 handle.abandon()
             _close(context, wait=not hung)
 
+    def _step(
+        self,
+        index: int,
+        step: Any,
+        handles: dict[int, Any],
+        created: Mapping[int, int],
+        context: SpawnContext,
+    ) -> Observation:
+        """Perform step ``index``; return its observation. (A method of its own so that no
+        reference to a worker outlives the step in a local variable: the retention check
+        that follows must see a finished worker gone.)"""
+        if step.worker not in handles and created.get(step.worker) == index:
+            child = self._spawn(handles[0], step.worker, context)  # implicitly, by main
+            if child is HANG:
+                return HANG
+            handles[step.worker] = child
+        handle = handles[step.worker]
+        if step.spawn is not None:
+            child = self._spawn(handle, step.spawn, context)
+            if child is HANG:
+                return HANG
+            handles[step.spawn] = child
+            return _NONE
+        if step.resume:
+            return handle.resume(step.pause)
+        return handle.do(self._op_work(step.op, step.pause, index))
+
     def _spawn(self, parent: WorkerHandle, child: int, context: SpawnContext) -> Any:
         kind = self.trace.workers[child]
         return parent.do(Work(lambda answer: start_child(kind, context, answer)))
+
+
+def _settle(context: SpawnContext) -> None:
+    """Run the replay's event loop through its pending callbacks (no task runs: every task
+    waits for its next step's work), so they drop the contexts they hold."""
+    loop = context.loop
+    if loop is not None and not loop.is_closed() and not loop.is_running():
+        for _ in range(3):
+            loop.run_until_complete(asyncio.sleep(0))
+
+
+def _forget(objects: list[Any], slot: int) -> None:
+    """Drop the harness's reference to ``objects[slot]`` and make sure it is gone: a full
+    collection runs only if reference counting did not free it (a cycle, or a leak)."""
+    try:
+        ref = weakref.ref(objects[slot])
+    except TypeError:  # not weakly referenceable: collect to be sure
+        ref = None
+    objects[slot] = None
+    if ref is None or ref() is not None:
+        gc.collect()
 
 
 def _close(context: SpawnContext, wait: bool) -> None:

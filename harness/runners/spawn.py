@@ -8,6 +8,7 @@ the parent's context at that moment.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,9 @@ class SpawnContext:
         """The replay's event loop (made on first use, with the deterministic pool as its
         default executor)."""
         if self.loop is None:
-            self.loop = asyncio.new_event_loop()
+            # In an empty context: the loop's own reader callback keeps a copy of the context
+            # it was made in for the loop's whole life (and a worker's values with it).
+            self.loop = contextvars.Context().run(asyncio.new_event_loop)
             self.loop.set_default_executor(self.pool)
         return self.loop
 

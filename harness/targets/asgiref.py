@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from harness.errors import InvalidArgument
+from harness.model import FRESH
 from harness.targets.base import Target
 
 
@@ -35,7 +36,11 @@ def unavailable() -> str | None:
 
 ASGIREF_LOCAL = Target(
     name="asgiref-local",
-    description="asgiref.local.Local (contextvars-based; tasks inherit)",
+    description="asgiref.local.Local (contextvars-based; tasks inherit; thread-local in sync threads)",
     factories={"local": asgiref_local},
     ops=frozenset({"set", "get", "delete"}),
+    # asgiref's documented rule: "In sync threads ... the data is thread-local", except where
+    # asgiref itself moves work between threads (sync_to_async, async_to_sync): a context
+    # copied into a thread by anyone else (copy_context().run, asyncio.to_thread) is ignored.
+    contracts={"thread": FRESH, "thread-ctx": FRESH, "to-thread": FRESH},
 )

@@ -99,8 +99,10 @@ class Target:
             self.reset()
         return [self.factories[family]() for family in families]
 
-    def apply(self, obj: Any, op: Op) -> Observation:
-        """Run ``op`` on ``obj`` in the calling worker and return what it produced.
+    def apply(self, obj: Any, op: Op, value: Any = None) -> Observation:
+        """Run ``op`` on ``obj`` in the calling worker and return what it produced; a set or
+        push writes ``value`` (default: the op's number; the runner passes a watched
+        :class:`harness.values.Value`).
 
         Whatever the op raises is a ``raised`` observation, ``BaseException`` included
         (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``: the target raised them),
@@ -109,7 +111,7 @@ class Target:
         and ``GreenletExit`` (a worker being stopped or abandoned).
         """
         try:
-            return Observation.returned(self._dispatch(obj, op))
+            return Observation.returned(self._dispatch(obj, op, op.value if value is None else value))
         except (Unwind, greenlet.GreenletExit):
             raise
         except KeyboardInterrupt as exc:
@@ -119,12 +121,12 @@ class Target:
         except BaseException as exc:  # the target's exceptions are observations
             return Observation.raised(exc)
 
-    def _dispatch(self, obj: Any, op: Op) -> Any:
+    def _dispatch(self, obj: Any, op: Op, value: Any) -> Any:
         name = op.name
         if name in FLASK_OPS or name in DISPATCH_OPS:
             return obj.perform(op)  # a Flask world: see harness.targets.flask / .dispatch
         if name == "set":
-            setattr(obj, op.attr, op.value)
+            setattr(obj, op.attr, value)
             return None
         if name == "get":
             return getattr(obj, op.attr)
@@ -137,7 +139,7 @@ class Target:
         if name == "items":
             return self.items(obj)
         if name == "push":
-            obj.push(op.value)  # return values differ across versions; not part of the contract
+            obj.push(value)  # return values differ across versions; not part of the contract
             return None
         if name == "pop":
             return obj.pop()

@@ -6,6 +6,7 @@ import re
 
 from harness.inhouse import faulty, local
 from harness.inhouse.mutants import MUTANTS
+from harness.kinds import DEFAULT_KINDS
 from harness.model import THREAD_KEYED_CONTRACTS
 from harness.targets.base import ALL_OPS, Target
 
@@ -59,8 +60,13 @@ def mutant_target(cls: type) -> Target:
         description=summary,
         factories={family: cls},
         reset=getattr(cls, "reset", None),
-        contracts=_CONTRACTS,
+        contracts=getattr(cls, "CONTRACTS", _CONTRACTS),
     )
+
+
+def mutant_kinds(cls: type) -> tuple[str, ...]:
+    """The kinds the self-test fuzzes mutant ``cls`` on: its own ``KINDS``, else the defaults."""
+    return tuple(getattr(cls, "KINDS", DEFAULT_KINDS))
 
 
 MUTANT_TARGETS: tuple[Target, ...] = tuple(mutant_target(cls) for cls in MUTANTS)

@@ -1,0 +1,76 @@
+"""How traces are generated: one options object that fuzz, shared fuzzing and the CLI share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis import target as target_score
+
+from harness.errors import InvalidArgument
+from harness.guidance import signals
+from harness.kinds import WORKER_KINDS
+from harness.model import UNSUPPORTED
+from harness.targets.base import Target
+from harness.trace import Trace
+from strategies import traces
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The generation options.
+
+    ``max_steps`` bounds a trace's drawn entries, ``max_workers`` counts main. With
+    ``preempt``, ops of thread-backed workers may pause inside (line-level switch points).
+    ``swarm`` draws a configuration per trace (see :mod:`strategies.swarm`); ``guide``
+    steers the search towards deep states with Hypothesis's ``target()``
+    (:mod:`harness.guidance`).
+    """
+
+    max_steps: int = 40
+    max_workers: int = 4
+    preempt: bool = True
+    swarm: bool = True
+    guide: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.max_workers < 1:
+            raise InvalidArgument("max_steps and max_workers must be positive")
+
+    def strategy(self, target: Target, kinds: tuple[str, ...]) -> st.SearchStrategy[Trace]:
+        """Traces for ``target`` whose workers are drawn from ``kinds``."""
+        return traces(
+            kinds,
+            target.families,
+            allowed_ops=target.ops,
+            max_workers=self.max_workers,
+            max_steps=self.max_steps,
+            preempt=self.preempt,
+            swarm=self.swarm,
+            quiet_kinds=[kind for kind in WORKER_KINDS if target.contract(kind) == UNSUPPORTED],
+        )
+
+    def guided(self, property_: Callable[[Trace], None]) -> Callable[[Trace], None]:
+        """``property_``, reporting the guidance signals of each trace first (with ``guide``)."""
+        if not self.guide:
+            return property_
+
+        def guided_property(trace: Trace) -> None:
+            for label, score in signals(trace).items():
+                target_score(score, label=label)
+            property_(trace)
+
+        return guided_property
+
+    def key(self) -> str:
+        """What distinguishes runs in the example database (same key: same failures replayed)."""
+        return "|".join(f"{name}={value}" for name, value in asdict(self).items())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (for the patched child)."""
+        return asdict(self)
+
+
+DEFAULT_GENERATION = Generation()

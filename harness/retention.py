@@ -1,0 +1,77 @@
+"""The retention oracle: written values nobody holds any more must be collectable.
+
+Some context-local bugs leave every observation right: a finished thread's or greenlet's
+values kept alive forever (a Local keyed by the worker object itself, never cleaned), a
+``release`` that empties nothing, a dropped Local whose storage lives on in a global.
+The model (:mod:`harness.model`, in ``tag`` mode) knows which written values some live
+worker still holds after every step; the runner writes :class:`harness.values.Value`
+objects and watches them with weak references. At the *checkpoints* (after a worker
+ends, after a ``release``, after a ``drop``) every value the model says nobody holds
+must be gone; the runner then finds it still alive only after a full collection (a
+correct target frees by reference counting, so the costly collection is skipped), and
+the step observes ``retained`` with what still holds the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from harness.model import _Model
+from harness.runners.watch import WATCHED_FAMILIES, Checkpoint
+from harness.trace import Trace
+
+
+def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Checkpoint]:
+    """The checkpoints of ``trace`` where some value must be gone, by step index: each
+    lists the values (by the step that wrote them) that nobody holds any more since the
+    previous checkpoint."""
+    model = _Model(trace, contracts, tag=True)
+    written: set[int] = set()
+    reported: set[int] = set()
+    plan: dict[int, Checkpoint] = {}
+    ends = trace.ends_after()
+
+    starts = _op_starts(trace)
+
+    def after_step(index: int) -> None:
+        op = trace.resumed_op(index)
+        if op is not None and op.name in ("set", "push") and trace.objects[op.obj] in WATCHED_FAMILIES:
+            if trace.steps[index].pause is None:  # the op has ended: its value is written
+                written.add(starts[index])
+        why = _why(trace, index, ends)
+        if why is None:
+            return
+        gone = sorted(written - model.held() - reported)
+        if gone:
+            plan[index] = Checkpoint(index, tuple(gone), why)
+            reported.update(gone)
+
+    model.run(after_step)
+    return plan
+
+
+def _op_starts(trace: Trace) -> dict[int, int]:
+    """For each op step and resume, the step at which its op started (where the runner
+    makes the op's value)."""
+    starts: dict[int, int] = {}
+    started: dict[int, int] = {}
+    for index, step in enumerate(trace.steps):
+        if step.op is not None:
+            started[step.worker] = index
+        if step.op is not None or step.resume:
+            starts[index] = started[step.worker]
+    return starts
+
+
+def _why(trace: Trace, index: int, ends: Mapping[int, int]) -> str | None:
+    """Why step ``index`` is a checkpoint (``None``: it is not)."""
+    ended = [worker for worker, end in ends.items() if end == index]
+    if ended:
+        return "after " + ", ".join(f"w{worker} ended" for worker in sorted(ended))
+    op = trace.resumed_op(index)
+    if op is not None and trace.steps[index].pause is None:
+        if op.name == "release":
+            return f"after w{trace.steps[index].worker} released o{op.obj}"
+        if op.name == "drop":
+            return f"after o{op.obj} was dropped"
+    return None
