@@ -299,6 +299,12 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         " repeatable, e.g. --contract asyncio=fresh (default: the target's declared contracts)",
     )
     parser.add_argument(
+        "--strict-items",
+        action="store_true",
+        help="items must iterate the worker's (name, value) pairs: werkzeug < 2.0's (ident, storage)"
+        " pairs are a divergence (default: normalised to the worker's own mapping)",
+    )
+    parser.add_argument(
         "--trace-module",
         action="append",
         metavar="MODULE",
@@ -321,10 +327,13 @@ def _configured(target: Target, args: argparse.Namespace) -> Target:
             )
         overrides[kind] = contract
     modules = tuple(args.trace_module or ())
-    if not overrides and not modules:
+    if not overrides and not modules and not args.strict_items:
         return target
     configured = replace(
-        target, contracts={**target.contracts, **overrides}, trace_modules=(*target.trace_modules, *modules)
+        target,
+        contracts={**target.contracts, **overrides},
+        trace_modules=(*target.trace_modules, *modules),
+        strict_items=target.strict_items or args.strict_items,
     )
     configured.trace_files()  # imports the modules: a bad name fails before any work
     return configured

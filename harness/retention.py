@@ -32,16 +32,20 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
     ends = trace.ends_after()
 
     starts = _op_starts(trace)
+    object_of: dict[int, int] = {}
 
     def after_step(index: int) -> None:
         op = trace.resumed_op(index)
         if op is not None and op.name in ("set", "push") and trace.objects[op.obj] in WATCHED_FAMILIES:
             if trace.steps[index].pause is None:  # the op has ended: its value is written
                 written.add(starts[index])
+                object_of[starts[index]] = op.obj
         why = _why(trace, index, ends)
         if why is None:
             return
-        gone = sorted(written - model.held() - reported)
+        # a worker paused inside an op on an object keeps it (and what it holds) alive
+        in_flight = {paused_op.obj for paused_op, _ in model.paused.values()}
+        gone = sorted(s for s in written - model.held() - reported if object_of[s] not in in_flight)
         if gone:
             plan[index] = Checkpoint(index, tuple(gone), why)
             reported.update(gone)

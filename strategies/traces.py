@@ -45,9 +45,8 @@ VALUES = st.integers(min_value=0, max_value=MAX_VALUES - 1)
 APPS = st.integers(min_value=0, max_value=FLASK_APPS - 1)
 #: The deepest line event a generated pause names (shrinking moves it towards 1).
 MAX_DRAWN_PAUSE = 12
-#: Op names never drawn unless asked for: proxies (not every target has them) and the
-#: lifecycle ops (each collects garbage: costly).
-_OPT_IN_OPS = frozenset({"proxy", "drop", "new"})
+#: Op names never drawn unless asked for: proxies (not every target has them).
+_OPT_IN_OPS = frozenset({"proxy"})
 
 
 def ops(
@@ -60,7 +59,7 @@ def ops(
 ) -> st.SearchStrategy[Op]:
     """Ops on the given objects (a sequence of families, indexed like ``Trace.objects``; with
     ``per_family``, only the first that many of each family), limited to the op names in
-    ``allowed`` (default: every op but ``proxy``, ``drop`` and ``new``), naming ``attrs``
+    ``allowed`` (default: every op but ``proxy``), naming ``attrs``
     and writing ``values``."""
     strategies = []
     for family in dict.fromkeys(objects):

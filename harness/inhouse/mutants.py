@@ -15,6 +15,7 @@ from typing import Any
 
 import greenlet
 
+from harness.inhouse.lifecycle_mutants import LIFECYCLE_MUTANTS
 from harness.inhouse.local import Local, LocalStack, current_identity, thread_identity
 from harness.inhouse.races import RACES
 from harness.inhouse.spawn_mutants import SPAWN_MUTANTS
@@ -225,7 +226,7 @@ class OffByOneAfterThreeStack(LocalStack):
 
 
 #: Every mutant, Locals first, then the planted races (bugs that need a pause inside an op)
-#: and the spawn-tree bugs (context handed from parent to child wrongly).
+#: the spawn-tree bugs (context handed from parent to child wrongly) and the retention bugs.
 MUTANTS: tuple[type, ...] = (
     SharedStorageLocal,
     ThreadIdentityLocal,
@@ -241,4 +242,5 @@ MUTANTS: tuple[type, ...] = (
     OffByOneAfterThreeStack,
     *RACES,
     *SPAWN_MUTANTS,
+    *LIFECYCLE_MUTANTS,
 )

@@ -49,6 +49,7 @@ def target_spec(target: Any) -> dict[str, Any]:
         "ops": sorted(target.ops),
         "contracts": dict(target.contracts),
         "trace_modules": list(target.trace_modules),
+        "strict_items": target.strict_items,
     }
 
 
@@ -106,6 +107,7 @@ def serve_patched_child(handle: Handler) -> None:
             ops=frozenset(request.get("ops", target.ops)),
             contracts=request.get("contracts", target.contracts),
             trace_modules=tuple(request.get("trace_modules", target.trace_modules)),
+            strict_items=request.get("strict_items", target.strict_items),
         )
         answer = handle(request, target)
     except InvalidArgument as exc:

@@ -18,7 +18,7 @@ from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import STOP, Work, WorkerHandle
 from harness.runners.spawn import SpawnContext, start_child
-from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch
+from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch, collect
 from harness.targets.base import Target
 from harness.trace import HANG, Observation, Op, Trace
 
@@ -188,8 +188,10 @@ def _forget(objects: list[Any], slot: int) -> None:
     except TypeError:  # not weakly referenceable: collect to be sure
         ref = None
     objects[slot] = None
-    if ref is None or ref() is not None:
+    if ref is None:
         gc.collect()
+    elif ref() is not None:
+        collect(lambda: ref() is None)
 
 
 def _close(context: SpawnContext, wait: bool) -> None:

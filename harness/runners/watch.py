@@ -63,10 +63,11 @@ class Watch:
             return None
         if settle is not None:
             settle()
-        collect()  # only now: a correct target freed them by reference counting
-        alive = self._alive(checkpoint)
-        if not alive:
+        # only now, and youngest generations first: a correct target freed them by reference
+        # counting, and a full collection in a big process costs a hundred milliseconds
+        if not collect(lambda: not self._alive(checkpoint)):
             return None
+        alive = self._alive(checkpoint)
         value = self.refs[alive[0]]()
         holders = referrer_chain(value) if value is not None else "?"
         del value
@@ -81,17 +82,21 @@ class Watch:
         return "?" if value is None else repr(value)
 
 
-def collect() -> None:
-    """A full collection, including what greenlet and gevent free only later: a dead
-    thread's main greenlet (freed at the next greenlet switch anywhere) and a finished
-    gevent greenlet (held by its pending link callbacks until the hub runs them)."""
+def collect(done: Callable[[], bool]) -> bool:
+    """Collect garbage until ``done()`` (youngest generations first); return whether it
+    still is not. Includes what greenlet and gevent free only later: a dead thread's main
+    greenlet (freed at the next greenlet switch) and a finished gevent greenlet (held by its
+    pending link callbacks until the hub runs them)."""
     greenlet.greenlet(_nothing).switch()
-    hub = _gevent_hub()
-    if hub is not None:
+    if _gevent_hub() is not None:
         import gevent
 
         gevent.idle()
-    gc.collect()
+    for generation in (0, 1, 2):
+        if done():
+            return False
+        gc.collect(generation)
+    return not done()
 
 
 def _nothing() -> None:

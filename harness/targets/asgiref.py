@@ -38,7 +38,7 @@ ASGIREF_LOCAL = Target(
     name="asgiref-local",
     description="asgiref.local.Local (contextvars-based; tasks inherit; thread-local in sync threads)",
     factories={"local": asgiref_local},
-    ops=frozenset({"set", "get", "delete"}),
+    ops=frozenset({"set", "get", "delete", "drop", "new"}),
     # asgiref's documented rule: "In sync threads ... the data is thread-local", except where
     # asgiref itself moves work between threads (sync_to_async, async_to_sync): a context
     # copied into a thread by anyone else (copy_context().run, asyncio.to_thread) is ignored.

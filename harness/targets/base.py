@@ -14,10 +14,10 @@ from harness.interrupt import interrupted
 from harness.kinds import WORKER_KINDS
 from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED
 from harness.target_code import files_of_factories, files_of_modules
-from harness.trace import DISPATCH_OPS, FLASK_OPS, LIFECYCLE_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
+from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
 
-#: Every op on Locals and LocalStacks but the lifecycle ones (``drop``, ``new``: opt-in).
-ALL_OPS = (frozenset(LOCAL_OPS) | frozenset(STACK_OPS)) - frozenset(LIFECYCLE_OPS)
+#: Every op on Locals and LocalStacks (the lifecycle ones, ``drop`` and ``new``, included).
+ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
 #: Ops every Local/LocalStack-like object is expected to support (no proxies).
 DEFAULT_OPS = ALL_OPS - {"proxy"}
 
@@ -64,6 +64,9 @@ class Target:
     #: Modules whose code also counts as target code for pauses inside ops (``--trace-module``),
     #: beyond the factories' own modules.
     trace_modules: tuple[str, ...] = ()
+    #: ``items`` observes the iteration as it is (``--strict-items``): an iteration of
+    #: ``(ident, storage)`` pairs (werkzeug < 2.0) is then a divergence, not normalised.
+    strict_items: bool = False
 
     def __post_init__(self) -> None:
         contracts = {**DEFAULT_CONTRACTS, **self.contracts}
@@ -137,7 +140,7 @@ class Target:
             obj.__release_local__()
             return None
         if name == "items":
-            return self.items(obj)
+            return dict(iter(obj)) if self.strict_items and self.items is local_items else self.items(obj)
         if name == "push":
             obj.push(value)  # return values differ across versions; not part of the contract
             return None

@@ -13,6 +13,6 @@ GEVENT_LOCAL = Target(
     description="gevent.local.local (one namespace per greenlet; asyncio tasks of one greenlet share it)",
     factories={"local": gevent.local.local},
     items=attribute_items,
-    ops=frozenset({"set", "get", "delete", "items"}),
+    ops=frozenset({"set", "get", "delete", "items", "drop", "new"}),
     contracts={**THREAD_KEYED_CONTRACTS, "asyncio": UNSUPPORTED},
 )

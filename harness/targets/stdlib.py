@@ -20,7 +20,7 @@ THREADING_LOCAL = Target(
     description="threading.local (isolates threads; greenlets and tasks of one thread share it)",
     factories={"local": threading.local},
     items=attribute_items,
-    ops=frozenset({"set", "get", "delete", "items"}),
+    ops=frozenset({"set", "get", "delete", "items", "drop", "new"}),
     # One namespace per OS thread: greenlets, gevent greenlets and asyncio tasks of one
     # thread share it by design. Under gevent's monkey-patching it is gevent.local.
     contracts={

@@ -9,6 +9,7 @@ from typing import Any
 from harness.errors import InvalidArgument
 from harness.model import DEFAULT_CONTRACTS
 from harness.targets.base import Target
+from harness.trace import LIFECYCLE_OPS
 
 _PROBE = "_local_harness_probe"
 
@@ -65,13 +66,13 @@ def factory_target(
     elif family not in ("local", "stack"):
         raise InvalidArgument(f"unknown family {family!r}; choose local or stack")
     if family == "local":
-        ops = {"set", "get", "delete"}
+        ops = {"set", "get", "delete", *LIFECYCLE_OPS}
         if hasattr(sample, "__release_local__"):
             ops.add("release")
         if hasattr(sample, "__iter__"):
             ops.add("items")
     else:
-        ops = {"push", "pop", "top"}
+        ops = {"push", "pop", "top", *LIFECYCLE_OPS}
     return Target(
         name=name,
         description=f"user target {name} ({family})",
