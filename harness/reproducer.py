@@ -3,9 +3,13 @@
 The script replays the trace's schedule on one worker per trace worker, of the trace's
 kinds (:data:`KINDS`: each kind is a worker class in ``templates/reproducer_kinds/``
 and the imports it needs), one step at a time, and compares each observation with the
-model's. Exit status: 1 the recorded divergence reproduced, 0 it did not, 2 the
-script could not run (one line on stderr says why). A target whose factory another
-process cannot import gets a script that says so and exits 2.
+model's. Its schedule loop dispatches on what each step does: an op (with a pause, a
+thread-backed worker stops after that many line events in the target's own source
+files, counted as :mod:`harness.runners.preempt` counts them), a resume, or a spawn (the
+child is started inside its parent worker, as the runners start it). Exit status: 1 the
+recorded divergence reproduced, 0 it did not, 2 the script could not run (one line on
+stderr says why). A target whose factory another process cannot import gets a script
+that says so and exits 2.
 """
 
 from __future__ import annotations
