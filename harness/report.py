@@ -53,7 +53,6 @@ from harness.targets.base import Target
 from harness.trace import WORKER_KINDS, Trace
 
 RESULT_SCHEMA = 1
-__all__ = ["worker_ends", "worker_starts"]  # re-exported: they describe a trace's workers on every page
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask once (os.umask can only be read by setting it)
 

@@ -386,6 +386,22 @@ def test_a_race_that_needs_a_pause_reproduces_pausing_where_the_harness_did(
     assert "counted differently" not in run.stdout
 
 
+def test_the_targets_trace_modules_count_in_the_script_too(tmp_path):
+    """With ``trace_modules`` (``--trace-module``) naming the whole in-house package, line
+    events in its identity module count as well: the race needs another pause count, and
+    the script pauses where the harness did. (Replayed in forked children: the runners'
+    line counting keeps every file it ever traced, so the widened target would change
+    what later tests in this process count.)"""
+    plain = get_target("mutant-copy-on-write-storage-local")
+    widened = replace(plain, trace_modules=("harness.inhouse",))
+    divergence = race_divergence(plain.name, target=widened, isolate=True)
+    assert divergence.trace.steps[0].pause != race_divergence(plain.name, isolate=True).trace.steps[0].pause
+    run = run_script(tmp_path, write_report(tmp_path, divergence, widened))
+    assert_reproduced(run, divergence)
+    [(printed, harness)] = pause_rows(run, divergence)
+    assert printed == harness and "counted differently" not in run.stdout
+
+
 def test_a_pause_that_lands_elsewhere_than_the_harnesss_is_pointed_out(tmp_path):
     target = get_target("mutant-copy-on-write-storage-local")
     divergence = race_divergence(target.name)
