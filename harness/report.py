@@ -46,7 +46,7 @@ from harness.explain import (
     worker_lives,
     worker_starts,
 )
-from harness.model import FRESH
+from harness.model import CONTRACT_DESCRIPTIONS, FRESH
 from harness.paths import writable_directory
 from harness.reproducer import reproducer_source
 from harness.targets.base import Target
@@ -176,6 +176,9 @@ def render_page(
         d=divergence,
         description=target.description,
         contracts=contracts,
+        contract_meanings=[
+            (rule, CONTRACT_DESCRIPTIONS[rule]) for rule in sorted({rule for _, rule in contracts})
+        ],
         kinds=kinds,
         lanes=[
             {"worker": worker, "label": trace.worker_label(worker), "span": lifespan(trace, worker)}
