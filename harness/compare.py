@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.explain import paused_observation_text, pauses, worker_lives
 from harness.trace import Observation, Trace
 
 
@@ -52,7 +53,11 @@ class Divergence:
         return (self.step_name(), shape(self.expected[self.index]), shape(self.observed[self.index]))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form (trace, index, observations, contracts)."""
+        """Return the JSON form (trace, index, observations, contracts), with what explains
+        it: ``pauses``, where each paused worker stopped (step, worker, ``location``
+        ``file:line`` and ``source``, both ``None`` when the op ran to its end first), and
+        ``workers``, each worker's kind, parent, the step that created it and the step
+        after which it ended (see :mod:`harness.explain`)."""
         return {
             "target": self.target,
             "index": self.index,
@@ -61,11 +66,14 @@ class Divergence:
             "trace": self.trace.to_dict(),
             "expected": [obs.to_dict() for obs in self.expected],
             "observed": [obs.to_dict() for obs in self.observed],
+            "pauses": [pause.to_dict() for pause in pauses(self.trace, self.observed)],
+            "workers": [life.to_dict() for life in worker_lives(self.trace)],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Divergence:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`. ``pauses`` and ``workers`` are derived from the trace
+        and observations, so they are not read (results written before them load too)."""
         return cls(
             data["target"],
             Trace.from_dict(data["trace"]),
@@ -103,11 +111,15 @@ def format_table(
     observed: Sequence[Observation],
     mark: int | None = None,
 ) -> str:
-    """Render the trace as aligned columns: step, worker, op, expected, observed."""
+    """Render the trace as aligned columns: step, worker, op, expected, observed.
+
+    A step that paused its worker reads ``paused at file:line``; the source line of each
+    such pause is listed under the table (``paused workers stopped at:``), so rows stay
+    one line each. Resumes name the op they resume, spawns the worker they start."""
     header = ("", "step", "worker", "op", "expected", "observed")
     rows = [header]
     for index, step in enumerate(trace.steps):
-        got = str(observed[index]) if index < len(observed) else "(not run)"
+        got = paused_observation_text(observed[index]) if index < len(observed) else "(not run)"
         rows.append(
             (
                 ">>" if index == mark else "",
@@ -123,7 +135,27 @@ def format_table(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
     objects = ", ".join(f"o{i}: {trace.objects[i]}" for i in used_objects(trace))
-    return "\n".join([*lines, f"objects: {objects}"])
+    return "\n".join([*lines, f"objects: {objects}", *_pause_notes(trace, observed)])
+
+
+def _pause_notes(trace: Trace, observed: Sequence[Observation]) -> list[str]:
+    """The lines under the table naming the source line each paused worker stopped at."""
+    rows = [
+        (f"step {pause.step}", trace.worker_label(pause.worker), pause.point.where, pause.point.source)
+        for pause in pauses(trace, observed)
+        if pause.point is not None
+    ]
+    if not rows:
+        return []
+    widths = [max(len(row[col]) for row in rows) for col in range(3)]
+    return [
+        "paused workers stopped at:",
+        *(
+            "    "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip()
+            for row in rows
+        ),
+    ]
 
 
 def used_objects(trace: Trace) -> list[int]:

@@ -36,7 +36,17 @@ import jinja2
 
 from harness import environment
 from harness.compare import Divergence, used_objects
-from harness.model import FRESH
+from harness.explain import (
+    children,
+    has_spawn_tree,
+    lifespan,
+    parse_location,
+    suspended_until,
+    worker_ends,
+    worker_lives,
+    worker_starts,
+)
+from harness.model import CONTRACT_DESCRIPTIONS, FRESH
 from harness.paths import writable_directory
 from harness.reproducer import reproducer_source
 from harness.targets.base import Target
@@ -100,28 +110,6 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
     return shlex.join(words)
 
 
-def worker_starts(trace: Trace) -> dict[int, int]:
-    """The step at which each worker starts (its spawn step, or its first step when main
-    spawns it implicitly; main: its first step), by worker."""
-    first = trace.first_steps()
-    return {**({0: first[0]} if 0 in first else {}), **trace.created_at()}
-
-
-def worker_ends(trace: Trace) -> dict[int, int]:
-    """The step after which each worker ends (is joined; main: its last step), by worker."""
-    last = trace.last_steps()
-    return {**({0: last[0]} if 0 in last else {}), **trace.ends_after()}
-
-
-def _span(trace: Trace, worker: int) -> str:
-    """When ``worker`` started and ended, e.g. ``started at step 1, ended after step 3``: a
-    finished thread's ident reused by a later one only shows with this."""
-    start, end = worker_starts(trace).get(worker), worker_ends(trace).get(worker)
-    if start is None or end is None:
-        return "no steps"
-    return f"started at step {start}, ended after step {end}"
-
-
 def write_divergence(
     directory: Path,
     divergence: Divergence,
@@ -150,7 +138,7 @@ def write_divergence(
         + (f"known divergence: {known}\n" if known else "")
         + "workers:\n"
         + "".join(
-            f"  {divergence.trace.worker_label(worker)}: {_span(divergence.trace, worker)}\n"
+            f"  {divergence.trace.worker_label(worker)}: {lifespan(divergence.trace, worker)}\n"
             for worker in range(len(divergence.trace.workers))
         )
         + "\n"
@@ -177,37 +165,28 @@ def render_page(
     known: str | None = None,
 ) -> str:
     """The divergence page: the trace as swimlanes (one column per worker, one row per
-    step), the first divergence highlighted, contract, environment, how to reproduce."""
+    step), the first divergence highlighted, where each paused worker stopped (its lane
+    marked suspended until its resume), who spawned whom (spawn cells link to the child's
+    lane; a spawn tree when some worker's parent is not main), contract, environment,
+    how to reproduce."""
     trace = divergence.trace
-    rows = [
-        {
-            "index": index,
-            "worker": step.worker,
-            "op": str(step.op),
-            "expected": str(divergence.expected[index]),
-            "observed": str(divergence.observed[index]) if index < len(divergence.observed) else "(not run)",
-            "divergent": index == divergence.index,
-        }
-        for index, step in enumerate(trace.steps)
-    ]
     used_kinds = sorted(set(trace.workers[1:]) | set(kinds))
     contracts = [(kind, divergence.contracts.get(kind, FRESH)) for kind in used_kinds]
     return TEMPLATES.get_template("divergence.html.j2").render(
         d=divergence,
         description=target.description,
         contracts=contracts,
+        contract_meanings=[
+            (rule, CONTRACT_DESCRIPTIONS[rule]) for rule in sorted({rule for _, rule in contracts})
+        ],
         kinds=kinds,
         lanes=[
-            {
-                "label": trace.worker_label(worker),
-                "span": _span(trace, worker),
-                "start": worker_starts(trace).get(worker, len(trace.steps)),
-                "end": worker_ends(trace).get(worker, -1),
-            }
+            {"worker": worker, "label": trace.worker_label(worker), "span": lifespan(trace, worker)}
             for worker in range(len(trace.workers))
         ],
+        tree=_spawn_tree(trace) if has_spawn_tree(trace) else [],
         objects=[(index, trace.objects[index]) for index in used_objects(trace)],
-        rows=rows,
+        rows=_swimlane_rows(divergence),
         replay=replay_command(divergence, trace_path),
         reproducer_href=script_path.name,
         trace_href=trace_path.name,
@@ -215,6 +194,81 @@ def render_page(
         env=env,
         known=known,
     )
+
+
+def _swimlane_rows(divergence: Divergence) -> list[dict[str, Any]]:
+    """One row per step, one cell per worker: the step itself in its worker's lane
+    (``active``), ``suspended`` in a lane paused inside an op, ``born`` in a child's lane
+    at its spawn step, ``idle`` where a live worker waits, ``absent`` where none lives."""
+    trace, observed = divergence.trace, divergence.observed
+    starts, ends = worker_starts(trace), worker_ends(trace)
+    paused: dict[int, dict[int, str]] = {}  # step -> worker -> why its lane is suspended there
+    for pause_step, resume_step in suspended_until(trace).items():
+        worker = trace.steps[pause_step].worker
+        point = parse_location(observed[pause_step].value) if pause_step < len(observed) else None
+        why = f"paused inside {trace.resumed_op(pause_step)}" + (f" at {point.where}" if point else "")
+        for index in range(pause_step + 1, resume_step):
+            paused.setdefault(index, {})[worker] = f"{why} until step {resume_step}"
+    rows = []
+    for index, step in enumerate(trace.steps):
+        cells = []
+        for worker in range(len(trace.workers)):
+            if worker == step.worker:
+                cells.append(_active_cell(divergence, index))
+            elif worker == step.spawn:
+                cells.append({"state": "born", "parent": step.worker})
+            elif worker in paused.get(index, {}):
+                cells.append({"state": "suspended", "why": paused[index][worker]})
+            elif starts.get(worker, len(trace.steps)) <= index <= ends.get(worker, -1):
+                cells.append({"state": "idle"})
+            else:
+                cells.append({"state": "absent"})
+        rows.append({"index": index, "divergent": index == divergence.index, "cells": cells})
+    return rows
+
+
+def _active_cell(divergence: Divergence, index: int) -> dict[str, Any]:
+    """The cell of the worker that takes step ``index``: what it does and what it observed."""
+    trace, step = divergence.trace, divergence.trace.steps[index]
+    observation = divergence.observed[index] if index < len(divergence.observed) else None
+    point = parse_location(observation.value) if observation and observation.outcome == "paused" else None
+    if step.spawn is not None:
+        text = f"spawn {trace.worker_label(step.spawn)}"
+    elif step.resume:
+        text = f"resume {trace.resumed_op(index)}"
+    else:
+        text = str(step.op)
+    return {
+        "state": "active",
+        "text": text,
+        "pause": step.pause,
+        "spawns": step.spawn,
+        "expected": str(divergence.expected[index]),
+        "observed": "(not run)"
+        if observation is None
+        else f"paused at {point.where}"
+        if point
+        else str(observation),
+        "point": point,
+    }
+
+
+def _spawn_tree(trace: Trace) -> list[dict[str, Any]]:
+    """The workers as a tree under main: each node's label, when it was created, its children."""
+    tree, lives = children(trace), worker_lives(trace)
+
+    def node(worker: int) -> dict[str, Any]:
+        life = lives[worker]
+        how = "spawned" if life.spawned else "started"
+        note = "" if life.created_at is None or worker == 0 else f"{how} at step {life.created_at}"
+        return {
+            "worker": worker,
+            "label": trace.worker_label(worker),
+            "note": note,
+            "children": [node(c) for c in tree[worker]],
+        }
+
+    return [node(0)]
 
 
 def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]:

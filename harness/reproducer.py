@@ -3,23 +3,30 @@
 The script replays the trace's schedule on one worker per trace worker, of the trace's
 kinds (:data:`KINDS`: each kind is a worker class in ``templates/reproducer_kinds/``
 and the imports it needs), one step at a time, and compares each observation with the
-model's. Exit status: 1 the recorded divergence reproduced, 0 it did not, 2 the
-script could not run (one line on stderr says why). A target whose factory another
-process cannot import gets a script that says so and exits 2.
+model's. Its schedule loop dispatches on what each step does: an op (with a pause, a
+thread-backed worker stops after that many line events in the target's own source
+files, counted as :mod:`harness.runners.preempt` counts them), a resume, or a spawn (the
+child is started inside its parent worker, as the runners start it). Exit status: 1 the
+recorded divergence reproduced, 0 it did not, 2 the script could not run (one line on
+stderr says why). A target whose factory another process cannot import gets a script
+that says so and exits 2.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
+from harness import explain
 from harness.compare import Divergence
 from harness.importable import Importable, NotImportable, Partial, find_importable
+from harness.target_code import files_of_factories
 from harness.targets.base import Target, local_items
 from harness.targets.stdlib import attribute_items
-from harness.trace import FLASK_APPS, FLASK_OPS, Op
+from harness.trace import FLASK_APPS, FLASK_OPS, Op, Trace
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("harness", "templates"),
@@ -47,23 +54,40 @@ class Kind:
 
     #: The worker class the script instantiates for a worker of this kind.
     worker_class: str
-    #: The template under ``templates/reproducer_kinds/`` defining that class.
-    template: str
+    #: The templates under ``templates/reproducer_kinds/`` defining that class, in order.
+    templates: tuple[str, ...]
     #: Third-party modules the class needs (imported before the target, failing with exit 2).
     packages: tuple[str, ...] = ()
     #: Standard-library modules it needs.
     stdlib: tuple[str, ...] = ()
 
 
+_THREADS = ("contextvars", "queue", "threading")
+_POOLED = ("asyncio", "concurrent.futures", "queue", "threading")
+
 #: Every kind a trace may name. ``patched`` is a thread after ``gevent.monkey.patch_all()``
-#: at the top of the script (the thread template knows it from ``patched``).
+#: at the top of the script (the thread template knows it from ``patched``). Each child is
+#: started inside its parent worker, as the harness's runners start it.
 KINDS = {
-    "thread": Kind("ThreadWorker", "thread", stdlib=("queue", "threading")),
-    "patched": Kind("ThreadWorker", "thread", packages=("gevent",), stdlib=("queue", "threading")),
-    "greenlet": Kind("GreenletWorker", "greenlet", packages=("greenlet",)),
-    "gevent": Kind("GeventWorker", "gevent", packages=("gevent", "gevent.queue")),
-    "asyncio": Kind("AsyncioWorker", "asyncio", stdlib=("asyncio",)),
+    "thread": Kind("ThreadWorker", ("queue_worker", "thread"), stdlib=_THREADS),
+    "patched": Kind("ThreadWorker", ("queue_worker", "thread"), packages=("gevent",), stdlib=_THREADS),
+    "greenlet": Kind("GreenletWorker", ("greenlet",), packages=("greenlet",)),
+    "gevent": Kind("GeventWorker", ("gevent",), packages=("gevent", "gevent.queue")),
+    "asyncio": Kind("AsyncioWorker", ("asyncio",), stdlib=("asyncio", "inspect")),
+    "thread-ctx": Kind("ContextThreadWorker", ("queue_worker", "thread"), stdlib=_THREADS),
+    "to-thread": Kind("ToThreadWorker", ("queue_worker", "pool"), stdlib=_POOLED),
+    "executor": Kind("ExecutorWorker", ("queue_worker", "pool"), stdlib=_POOLED),
+    "sync-to-async": Kind(
+        "SyncToAsyncWorker", ("queue_worker", "asgiref"), ("asgiref.sync",), ("asyncio", "queue")
+    ),
+    "async-to-sync": Kind(
+        "AsyncToSyncWorker", ("asgiref",), ("asgiref.sync",), ("asyncio", "inspect", "queue", "threading")
+    ),
 }
+#: The order the templates go in the script (a class after the ones it builds on).
+_TEMPLATE_ORDER = ("queue_worker", "thread", "greenlet", "gevent", "pool", "asyncio", "asgiref")
+#: Standard-library modules the pauser needs.
+_PAUSER_STDLIB = ("importlib", "linecache", "threading")
 
 #: How the script reads ``items`` for the target's own ``items`` reader.
 _ITEMS_READERS = {local_items: "items_of_local", attribute_items: "items_of_namespace"}
@@ -99,6 +123,8 @@ def _code(op: Op, worker: int, items: str) -> str:
         "push": f"push({obj}, {op.value!r})",
         "pop": f"{obj}.pop()",
         "top": f"{obj}.top",
+        "drop": f"drop({op.obj})",
+        "new": f"renew({op.obj})",
     }[op.name]
 
 
@@ -164,39 +190,76 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
     if "dispatch" in trace.objects:
         return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
     imports = _Imports()
+    ops = [step.op for step in trace.steps if step.op is not None]
     try:
         factories = [_factory(family, target, imports) for family in trace.objects]
-        items = _items_reader(target, imports) if any(s.op.name == "items" for s in trace.steps) else ""
+        items = _items_reader(target, imports) if any(op.name == "items" for op in ops) else ""
     except NotImportable as exc:
         return _TEMPLATES.get_template("reproducer_unavailable.py.j2").render(
             reason=str(exc), table=divergence.table(), **common
         )
-    kinds = sorted({kind for kind in trace.workers[1:]}, key=list(KINDS).index)
+    kinds = sorted(set(trace.workers[1:]), key=list(KINDS).index)
     used = [KINDS[kind] for kind in kinds]
-    steps = [
-        {
-            "worker": step.worker,
-            "text": str(step.op),
-            "code": _code(step.op, step.worker, items),
-            "expected": str(divergence.expected[index]),
-        }
-        for index, step in enumerate(trace.steps)
-    ]
+    pauses = any(step.pause is not None for step in trace.steps)
+    templates = {name for kind in used for name in kind.templates}
+    stdlib = {module for kind in used for module in kind.stdlib} | set(_PAUSER_STDLIB if pauses else ())
     return _TEMPLATES.get_template("reproducer.py.j2").render(
         patched="patched" in kinds,
         gevent=any("gevent" in kind.packages for kind in used),
         packages=list(dict.fromkeys(package for kind in used for package in kind.packages)),
-        stdlib=sorted({module for kind in used for module in kind.stdlib}),
-        worker_templates=list(dict.fromkeys(kind.template for kind in used)),
+        stdlib=sorted(stdlib),
+        worker_templates=[name for name in _TEMPLATE_ORDER if name in templates],
         worker_classes={kind: KINDS[kind].worker_class for kind in kinds},
         flask="flask" in trace.objects,
         imports=list(imports.lines),
         factories=factories,
         workers=list(trace.workers),
         apps=FLASK_APPS,
-        steps=steps,
+        steps=[_step(divergence, index, items) for index in range(len(trace.steps))],
+        started_by_main={i: w for w, i in trace.created_at().items() if w not in trace.spawn_steps()},
+        ends_after=_ends_after(trace),
+        harness_pauses={p.step: observed[p.step].value for p in explain.pauses(trace, observed) if p.point},
+        pauses=pauses,
+        target_modules=_target_modules(target) if pauses else [],
+        trace_modules=list(target.trace_modules) if pauses else [],
         **common,
     )
+
+
+def _step(divergence: Divergence, index: int, items: str) -> dict[str, Any]:
+    """What the script's schedule needs of step ``index``."""
+    step = divergence.trace.steps[index]
+    return {
+        "what": step.action,
+        "worker": step.worker,
+        "text": divergence.trace.step_text(index),
+        "code": "" if step.op is None else _code(step.op, step.worker, items),
+        "expected": str(divergence.expected[index]),
+        "pause": step.pause,
+        "child": step.spawn,
+    }
+
+
+def _ends_after(trace: Trace) -> dict[int, list[int]]:
+    """The workers that end right after each step, children before their parents (as the
+    harness ends them)."""
+    ending: dict[int, list[int]] = {}
+    for worker, index in trace.ends_after().items():
+        ending.setdefault(index, []).append(worker)
+    return {index: sorted(workers, reverse=True) for index, workers in sorted(ending.items())}
+
+
+def _target_modules(target: Target) -> list[str]:
+    """The modules whose source files count as target code for pauses (the files
+    :meth:`Target.trace_files` names for the factories: their modules and their classes'
+    bases'), by name, so that the script finds the same files on its own."""
+    files = files_of_factories(target.factories.values())
+    names: dict[str, str] = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path in files and name != "__main__":
+            names.setdefault(path, name)
+    return sorted(names.values())
 
 
 def _factory(family: str, target: Target, imports: _Imports) -> str:
