@@ -92,7 +92,7 @@ DESCRIPTION = (
 )
 EPILOG = """exit status:
   0    nothing diverged (or only known divergences)
-  1    a divergence was found (fuzz, replay, shrink), or a mutant survived (selftest)
+  1    a divergence was found (fuzz, explore, replay, shrink), or a mutant survived (selftest)
   2    bad usage: one line on stderr naming the problem
   3    an internal error (a bug in the harness): one line, then the traceback
   130  interrupted (Ctrl-C or SIGTERM)
@@ -199,10 +199,15 @@ def _parser() -> argparse.ArgumentParser:
         "--steps",
         type=int,
         required=True,
+        metavar="N",
         help=f"the bound: every trace of 1-N steps (N at most {MAX_STEPS})",
     )
     explore_cmd.add_argument(
-        "--pauses", type=int, default=0, help="also pause thread-backed workers' ops at line events 1-P"
+        "--pauses",
+        type=int,
+        default=0,
+        metavar="P",
+        help="also pause thread-backed workers' ops at line events 1-P; 0: never (default: 0)",
     )
     explore_cmd.add_argument("--spawns", action="store_true", help="also enumerate explicit spawn steps")
     explore_cmd.add_argument(
