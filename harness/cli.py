@@ -1,4 +1,4 @@
-"""Command line: python -m harness fuzz | replay | shrink | targets | selftest | bench | report.
+"""Command line: python -m harness fuzz | explore | replay | shrink | targets | selftest | bench | report.
 
 Exit status: 0 when no divergence was found, 1 when one was, 2 on bad usage
 (one line on stderr naming the problem, never a traceback), 3 on an internal error
@@ -26,6 +26,14 @@ from harness.compare import first_divergence, format_table
 from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
 from harness.errors import InvalidArgument
+from harness.explore import (
+    DEFAULT_MAX_TRACES,
+    MAX_STEPS,
+    check_bounds,
+    count_traces,
+    explorable_kinds,
+    explore,
+)
 from harness.fuzzer import FuzzResult, fuzz
 from harness.generation import Generation
 from harness.junit import write_junit
@@ -88,7 +96,7 @@ DESCRIPTION = (
 )
 EPILOG = """exit status:
   0    nothing diverged (or only known divergences)
-  1    a divergence was found (fuzz, replay, shrink), or a mutant survived (selftest)
+  1    a divergence was found (fuzz, explore, replay, shrink), or a mutant survived (selftest)
   2    bad usage: one line on stderr naming the problem
   3    an internal error (a bug in the harness): one line, then the traceback
   130  interrupted (Ctrl-C or SIGTERM)
@@ -198,6 +206,54 @@ def _parser() -> argparse.ArgumentParser:
         "--no-guide", action="store_true", help="no Hypothesis target() guidance towards deep states"
     )
     _target_options(fuzz_cmd)
+
+    explore_cmd = command(
+        "explore", help="replay every trace up to N steps (modulo symmetry); stop at the first divergence"
+    )
+    explore_cmd.add_argument("--target", required=True, help="target name(s), comma-separated, or 'all'")
+    explore_cmd.add_argument(
+        "--kinds",
+        action="append",
+        help="kinds of new workers, mixed, comma-separated; or 'all': one run per kind explore can take"
+        " here; repeatable"
+        f" (default: {','.join(DEFAULT_KINDS)})",
+    )
+    explore_cmd.add_argument(
+        "--steps",
+        type=int,
+        required=True,
+        metavar="N",
+        help=f"the bound: every trace of 1-N steps (N at most {MAX_STEPS})",
+    )
+    explore_cmd.add_argument(
+        "--pauses",
+        type=int,
+        default=0,
+        metavar="P",
+        help="also pause thread-backed workers' ops at line events 1-P; 0: never (default: 0)",
+    )
+    explore_cmd.add_argument("--spawns", action="store_true", help="also enumerate explicit spawn steps")
+    explore_cmd.add_argument(
+        "--max-traces", type=_positive_int, default=DEFAULT_MAX_TRACES, help="refuse a bound giving more"
+    )
+    explore_cmd.add_argument(
+        "--jobs", type=_positive_int, default=2, help="processes to split the traces between"
+    )
+    explore_cmd.add_argument("--reports", default="reports", help="report directory")
+    explore_cmd.add_argument(
+        "--family",
+        choices=("local", "stack"),
+        help="for a module:factory target: force the family (default: detected)",
+    )
+    explore_cmd.add_argument(
+        "--junit-xml", metavar="PATH", help="also write the results as JUnit XML (default: none)"
+    )
+    explore_cmd.add_argument(
+        "--step-timeout",
+        type=_positive_float,
+        default=DEFAULT_STEP_TIMEOUT,
+        help="per-step watchdog, seconds",
+    )
 
     # What replay and shrink share: one trace, one target, how to run it.
     one_trace = _Parser(add_help=False)
@@ -514,6 +570,54 @@ def _show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
     return result
 
 
+def _explore(args: argparse.Namespace) -> int:
+    names = _split(args.target, list(all_targets()), "target")
+    if args.target.strip() == "all":
+        _note_unavailable()
+    groups = [
+        group
+        for text in args.kinds or [",".join(DEFAULT_KINDS)]
+        for group in ([[k] for k in explorable_kinds()] if text.strip() == "all" else [_kinds(text)])
+    ]
+    runs = [(get_target(name, args.family), kinds) for name in names for kinds in groups]
+    for _, kinds in runs:
+        check_bounds(kinds, args.steps, args.pauses, args.spawns)
+    directory = report.prepare_directory(args.reports)
+    if args.junit_xml:
+        writable_file(args.junit_xml, "--junit-xml")
+    baseline = load_baseline(builtin_paths())
+    bounds = dict(pauses=args.pauses, spawns=args.spawns)
+    # Every run's bound is checked (and counted, for the progress bar) before any trace runs.
+    counts = [count_traces(t, k, args.steps, **bounds, limit=args.max_traces) for t, k in runs]
+    results = []
+    for (target, kinds), count in zip(runs, counts, strict=True):
+        interrupt.stop_if_interrupted()
+        reporter = ProgressLine(f"{target.name} [{','.join(kinds)}]", max_examples=count)
+        result = explore(
+            target,
+            kinds,
+            args.steps,
+            **bounds,
+            step_timeout=args.step_timeout,
+            baseline=baseline,
+            max_traces=None,
+            jobs=args.jobs,
+            progress=_interruptible(reporter),
+        )
+        reporter.close(result.verdict)
+        results.append(_show_result(directory, target, result))
+        if result.verdict == "conforms":
+            print(
+                f"{target.name} [{','.join(kinds)}]: no divergence in any trace up to {args.steps} steps"
+                f" ({result.examples} traces)"
+            )
+    print(f"index: {report.write_index(directory)}")
+    if args.junit_xml:
+        write_junit(args.junit_xml, results)
+        print(f"junit: {args.junit_xml}")
+    return EXIT_DIVERGED if any(r.verdict == "diverges" for r in results) else EXIT_OK
+
+
 def _load_trace(path: str) -> Trace:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -674,6 +778,7 @@ def _report(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "fuzz": _fuzz,
+    "explore": _explore,
     "replay": _replay,
     "targets": _targets,
     "selftest": _selftest,
