@@ -103,6 +103,7 @@ class _Model:
     def __init__(self, trace: Trace, contracts: Mapping[str, str]) -> None:
         self.trace = trace
         self.contracts = contracts
+        self._blank = [_EMPTY[family]() for family in trace.objects]
         self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
         self.paused: dict[int, Op] = {}
         #: Per pool (see harness.kinds.POOL_OF), its threads: which worker runs on each
@@ -112,7 +113,9 @@ class _Model:
         self.ends = trace.ends_after()
 
     def _empty(self) -> list[Any]:
-        return [_EMPTY[family]() for family in self.trace.objects]
+        # Copies of one blank state: what a world holds for every worker (a Flask world's
+        # hand-over slots) is shared by the copies.
+        return copy.deepcopy(self._blank)
 
     def run(self) -> list[Observation]:
         observations = []
