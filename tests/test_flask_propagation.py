@@ -32,8 +32,11 @@ needs_streams = pytest.mark.skipif(
 )
 HAND_OVER = ("copy_request", "run_copied", "stream_open", "stream_next")
 STREAM_OPS = frozenset({"stream_open", "stream_next"})
+#: The stream ops where the installed Flask predates the model's stream rule (else none):
+#: left out where other tests fuzz Flask and expect it to conform.
+OLD_FLASK_STREAMS = frozenset() if STREAMS_PUSH_WHEN_ITERATED else STREAM_OPS
 #: The ops the generation tests draw: every Flask op (streams only where Flask keeps them).
-DRAWN = frozenset(FLASK_OPS) - (frozenset() if STREAMS_PUSH_WHEN_ITERATED else STREAM_OPS)
+DRAWN = frozenset(FLASK_OPS) - OLD_FLASK_STREAMS
 KINDS = ["thread", "greenlet", "gevent", pytest.param("asyncio", marks=pytest.mark.werkzeug_isolates_tasks)]
 NONE = Observation.returned(None)
 OUTSIDE = Observation("raised", "RuntimeError")
@@ -125,42 +128,28 @@ def stream_in_other_workers(kind="thread"):
     return _trace(steps, kind), expected
 
 
-def misuse(kind="thread"):
+def misuse(kind="thread", streams=True):
     """Nothing handed yet, and wrapping outside a request (an app context is not enough):
-    ``RuntimeError``, and the world keeps what it had."""
-    steps = [
-        (0, "run"),
-        (0, "next"),
-        (0, "copy"),
-        (0, "open"),
-        (0, "app", 0),
-        (0, "copy"),
-        (0, "open"),
-        (0, "req", 1, "a"),
-        (0, "copy"),
-        (0, "open"),
-        (0, "pop_req"),
-        (0, "copy"),
-        (0, "open"),
-        (1, "run"),
-        (1, "next"),
+    ``RuntimeError``, and the world keeps what it had. Without ``streams``, the copies only."""
+    rows = [
+        ((0, "run"), NONE),
+        ((0, "next"), NONE),
+        ((0, "copy"), OUTSIDE),
+        ((0, "open"), OUTSIDE),
+        ((0, "app", 0), NONE),
+        ((0, "copy"), OUTSIDE),
+        ((0, "open"), OUTSIDE),
+        ((0, "req", 1, "a"), NONE),
+        ((0, "copy"), NONE),
+        ((0, "open"), NONE),
+        ((0, "pop_req"), NONE),
+        ((0, "copy"), OUTSIDE),
+        ((0, "open"), OUTSIDE),
+        ((1, "run"), R("app1", "/a")),
+        ((1, "next"), R("app1", "/a")),
     ]
-    expected = [
-        NONE,
-        NONE,
-        OUTSIDE,
-        OUTSIDE,
-        NONE,
-        OUTSIDE,
-        OUTSIDE,
-        NONE,
-        NONE,
-        NONE,
-        NONE,
-        OUTSIDE,
-        OUTSIDE,
-    ]
-    return _trace(steps, kind), [*expected, R("app1", "/a"), R("app1", "/a")]
+    rows = [(step, want) for step, want in rows if streams or step[1] not in ("open", "next")]
+    return _trace([step for step, _ in rows], kind), [want for _, want in rows]
 
 
 @pytest.mark.parametrize("example", [copied_in_other_workers, stream_in_other_workers, misuse])
@@ -210,7 +199,7 @@ def test_the_hand_over_ops_take_no_arguments():
     "example", [copied_in_other_workers, pytest.param(stream_in_other_workers, marks=needs_streams), misuse]
 )
 def test_flask_follows_the_rules_on_every_kind(example, kind):
-    trace, _ = example(kind)
+    trace, _ = example(kind) if example is not misuse else misuse(kind, STREAMS_PUSH_WHEN_ITERATED)
     expected, observed = observe(trace, get_target("flask"), PATIENT)
     assert observed == expected
     handed = [obs for step, obs in zip(trace.steps, observed, strict=True) if step.op.name in HAND_OVER]
@@ -267,7 +256,7 @@ def conformance_run(target: Target, kind: str, examples: int = 300) -> list[int]
     across = []
 
     @settings(max_examples=examples, database=None, deadline=None, derandomize=True)
-    @given(traces([kind], ["flask"], allowed_ops=target.ops).map(handed_first))
+    @given(traces([kind], ["flask"], allowed_ops=target.ops & DRAWN).map(handed_first))
     def conforms(trace):
         expected, observed = observe(trace, target, PATIENT)
         divergence = divergence_before_a_misused_pop(trace, target, expected, observed)
