@@ -18,10 +18,45 @@ Flask's rules, as the model states them:
 A new worker starts with no context (``fresh``) or, under ``inherit`` (asyncio tasks,
 which copy the context variables), with its parent's contexts: the *same* context
 objects, so ``g`` is shared with the parent, but none of them is the child's to pop.
+
+A request's context reaches other workers the two ways Flask offers, through one slot
+each in the world (the last copy made, the last stream opened), which every worker sees:
+
+* ``copy_request`` wraps a function with ``copy_current_request_context``: "The moment
+  the function is decorated a copy of the request context is created and then pushed
+  when the function is called" (https://flask.palletsprojects.com/en/stable/api/#flask.copy_current_request_context);
+  the copy has the same app and request object (``RequestContext.copy``), not the app
+  context, so not ``g``. Outside a request context it raises ``RuntimeError`` (Flask's
+  code since 0.10; checked on Flask 3.1) and the slot keeps what it had.
+* ``run_copied``: any worker calls the copied function. Pushing the copy follows the
+  request rule above *in the calling worker*: it shares that worker's current app
+  context (and its ``g``) if that is the request's app's, else pushes a new one with an
+  empty ``g``; the function records ``current_app.name``, ``request.path`` and ``g``
+  (:func:`record`); the copy is popped, so the caller's contexts are as before. With
+  nothing copied yet, there is nothing to call: ``None``.
+* ``stream_open`` wraps a generator with ``stream_with_context``, which "keeps
+  ``request``, ``session``, and ``g`` available, even though at the point the generator
+  runs the request context will typically have ended"
+  (https://flask.palletsprojects.com/en/stable/api/#flask.stream_with_context, and
+  https://flask.palletsprojects.com/en/stable/patterns/streaming/#streaming-with-context).
+  Flask >= 3.1.2 keeps the request context and the app context current at that moment,
+  and pushes both, app context first, only when iteration starts (pallets/flask#5799):
+  so the generator sees the request's app and path, and the *same* ``g`` as that app
+  context (with what was written to it since) when it is the request's app's, else a
+  new app context's empty ``g``. Outside a request context it raises ``RuntimeError``
+  (Flask's code) and the slot keeps what it had.
+* ``stream_next``: any worker iterates the stream to its end, as a WSGI server does
+  with a response, observing its one record; the stream's contexts are popped when the
+  generator ends, so the caller's contexts are as before, whether the request is still
+  pushed, popped, or in another worker. A stream already consumed raises
+  ``StopIteration``; with none opened, ``None``. (Iterated part-way, Flask leaves the
+  stream's contexts pushed in the iterating worker until the next item: the op never
+  stops part-way.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +66,15 @@ _NONE = Observation.returned(None)
 #: Reading current_app, g or request outside a context ("working outside of ... context").
 _OUTSIDE = Observation("raised", "RuntimeError")
 _MISSING = Observation("raised", "AttributeError")
+#: Iterating a generator that has ended.
+_EXHAUSTED = Observation("raised", "StopIteration")
+
+
+def record(app: str, path: str, g: Mapping[str, Any]) -> str:
+    """What the copied function and the stream's generator observe: ``current_app.name``,
+    ``request.path`` and every name on ``g``, e.g. ``"app0 /a g{a=1, b=2}"``."""
+    names = ", ".join(f"{name}={value!r}" for name, value in sorted(g.items()))
+    return f"{app} {path} g{{{names}}}"
 
 
 @dataclass(eq=False)
@@ -45,19 +89,39 @@ class _Context:
     pushed_app: _Context | None = None
 
 
-class FlaskState:
-    """One worker's view: the contexts it sees, bottom first, and those it pushed."""
+@dataclass(eq=False)
+class _Stream:
+    """A stream opened in a request: the app context current then, and the request."""
 
-    def __init__(self) -> None:
+    app_ctx: _Context
+    request: _Context
+    consumed: bool = False
+
+
+@dataclass(eq=False)
+class _Handed:
+    """What the world holds for any worker: the last copied request context, the last stream."""
+
+    copied: _Context | None = None
+    stream: _Stream | None = None
+
+
+class FlaskState:
+    """One worker's view: the contexts it sees, bottom first, and those it pushed; and
+    the world's hand-over slots, shared by every worker's state (see :meth:`__deepcopy__`)."""
+
+    def __init__(self, handed: _Handed | None = None) -> None:
         self.stack: list[_Context] = []
         self.own_apps: list[_Context] = []
         self.own_requests: list[_Context] = []
+        self.handed = _Handed() if handed is None else handed
 
     def __deepcopy__(self, memo: dict) -> FlaskState:
         # How the model makes a new worker's state from its parent's: copying the empty
         # state is a fresh worker, copying the parent's is ``inherit``, which shares the
-        # very context objects (and their g) and owns none of them.
-        child = FlaskState()
+        # very context objects (and their g) and owns none of them. Every copy shares the
+        # hand-over slots: they are the world's, not a worker's.
+        child = FlaskState(self.handed)
         child.stack = list(self.stack)
         return child
 
@@ -116,4 +180,42 @@ class FlaskState:
         if name == "request_path":
             request = self._current_request()
             return _OUTSIDE if request is None else Observation.returned(request.request)
+        return self._hand_over(op)
+
+    def _hand_over(self, op: Op) -> Observation:
+        """The ops that hand a request's context to another worker (module docstring)."""
+        name, handed = op.name, self.handed
+        if name in ("copy_request", "stream_open"):
+            request = self._current_request()
+            if request is None:
+                return _OUTSIDE  # raised when wrapping; the slot keeps what it had
+            if name == "copy_request":
+                handed.copied = request
+            else:
+                handed.stream = _Stream(self._current_app(), request)
+            return _NONE
+        if name == "run_copied":
+            copied = handed.copied
+            if copied is None:
+                return _NONE
+            return Observation.returned(
+                record(f"app{copied.app}", copied.request, self._g_for(copied, self._current_app()))
+            )
+        if name == "stream_next":
+            stream = handed.stream
+            if stream is None:
+                return _NONE
+            if stream.consumed:
+                return _EXHAUSTED
+            stream.consumed = True
+            request = stream.request
+            return Observation.returned(
+                record(f"app{request.app}", request.request, self._g_for(request, stream.app_ctx))
+            )
         raise AssertionError(f"unknown Flask op {name!r}")
+
+    @staticmethod
+    def _g_for(request: _Context, current: _Context | None) -> dict[str, Any]:
+        """The ``g`` a request context pushed over the app context ``current`` sees: the
+        current one's if it is of the request's app, else a new app context's (empty)."""
+        return current.g if current is not None and current.app == request.app else {}

@@ -111,6 +111,7 @@ class _Model:
         self.trace = trace
         self.contracts = contracts
         self.tag = tag
+        self._blank = [_EMPTY[family]() for family in trace.objects]
         self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
         #: Paused workers: the op they paused in and the step it started at.
         self.paused: dict[int, tuple[Op, int]] = {}
@@ -123,7 +124,9 @@ class _Model:
         self.ends = trace.ends_after()
 
     def _empty(self) -> list[Any]:
-        return [_EMPTY[family]() for family in self.trace.objects]
+        # Copies of one blank state: what a world holds for every worker (a Flask world's
+        # hand-over slots) is shared by the copies.
+        return copy.deepcopy(self._blank)
 
     def run(self, after_step: Callable[[int], None] | None = None) -> list[Observation]:
         """The expected observations; ``after_step(index)`` is called after each step (and

@@ -22,6 +22,10 @@ FLASK_OPS = (
     "g_set",
     "g_get",
     "request_path",
+    "copy_request",
+    "run_copied",
+    "stream_open",
+    "stream_next",
 )
 FLASK_APPS = 3
 #: Ops on a dispatch world (one per trace): two Flask apps behind DispatcherMiddleware, each
@@ -64,9 +68,12 @@ class Op:
     Flask ops: ``push_app`` (``value``: app index), ``push_request`` (``value``: app
     index, ``attr``: the path ``/attr``), ``g_set``/``g_get`` (``attr``: name on
     ``g``, ``value`` to set), and ``pop_app``, ``pop_request``, ``current_app``,
-    ``request_path`` without arguments. Dispatch ops: ``request_begin`` (``attr``: the
-    app, ``site`` or ``admin``; ``value``: a token, the URL's ``/t<token>``) and
-    ``request_end``.
+    ``request_path`` without arguments; so are the ops that hand a request's context to
+    another worker through the world: ``copy_request`` (wrap a function with
+    ``copy_current_request_context``), ``run_copied`` (call it), ``stream_open`` (wrap a
+    generator with ``stream_with_context``) and ``stream_next`` (iterate it). Dispatch
+    ops: ``request_begin`` (``attr``: the app, ``site`` or ``admin``; ``value``: a
+    token, the URL's ``/t<token>``) and ``request_end``.
     """
 
     name: str
@@ -120,6 +127,10 @@ _OP_TEXT = {
     "pop_request": "pop_request()",
     "current_app": "current_app.name",
     "request_path": "request.path",
+    "copy_request": "copied = copy_current_request_context(record)",
+    "run_copied": "copied()",
+    "stream_open": "stream = stream_with_context(records())",
+    "stream_next": "next(stream)",
     "request_end": "finish request",
 }
 

@@ -100,6 +100,8 @@ def _flask_code(op: Op, worker: int) -> str:
         return f"push_request({worker}, {op.value!r}, {'/' + str(op.attr)!r})"
     if op.name in ("pop_app", "pop_request"):
         return f"{op.name}({worker})"
+    if op.name in ("copy_request", "run_copied", "stream_open", "stream_next"):
+        return f"{op.name}()"
     if op.name == "g_set":
         return f"setattr(flask.g, {op.attr!r}, {op.value!r})"
     if op.name == "g_get":

@@ -3,18 +3,25 @@
 One :class:`FlaskWorld` per replay. Flask keeps its contexts in process-global
 context variables (or werkzeug ``LocalStack``s before Flask 2.2), so a trace has one
 world; each worker pushes and pops its own contexts through Flask's public API, and
-the world remembers which context objects each worker pushed, to pop them.
+the world remembers which context objects each worker pushed, to pop them. It also
+holds what one worker hands another: the last function wrapped with
+``copy_current_request_context`` and the last generator wrapped with
+``stream_with_context``, which any worker may call or iterate, as real code does from
+a thread or greenlet it starts (``Thread(target=copy_current_request_context(f))``,
+``gevent.spawn``) or from the server that iterates a streamed response.
 """
 
 from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
+from harness.flask_model import record
 from harness.inhouse.local import current_identity
 from harness.targets.base import Target
 from harness.trace import FLASK_APPS, FLASK_OPS, Op
@@ -63,6 +70,28 @@ class _Pushed:
         self.requests: list[Any] = []
 
 
+def read_request() -> str:
+    """What the copied function and the streamed generator record, in the calling
+    worker's current contexts (see :func:`harness.flask_model.record`)."""
+    from flask import current_app, g, request
+
+    return record(current_app.name, request.path, {name: getattr(g, name) for name in g})
+
+
+def read_request_stream() -> Iterator[str]:
+    """The streamed generator: one record, read while the generator runs."""
+    yield read_request()
+
+
+def to_the_end(stream: Iterator[str]) -> str:
+    """Iterate ``stream`` to its end, as a WSGI server iterates a response (so Flask pops
+    the contexts it pushed for it); return its first item (``StopIteration`` if none)."""
+    first = next(stream)
+    for _ in stream:
+        pass
+    return first
+
+
 class FlaskWorld:
     """Three Flask apps, driven by the ``flask`` family's ops (see ``harness.flask_model``)."""
 
@@ -72,6 +101,17 @@ class FlaskWorld:
         # Which worker pushed what: keyed by the in-house identity (task, greenlet or
         # thread), which the harness checks on every kind; dropped with the worker.
         self._pushed: weakref.WeakKeyDictionary[Any, _Pushed] = weakref.WeakKeyDictionary()
+        #: What any worker may call or iterate: the last copied function, the last stream.
+        self.copied: Callable[[], str] | None = None
+        self.stream: Iterator[str] | None = None
+
+    def copy_request_context(self, function: Callable[[], str]) -> Callable[[], str]:
+        """``function``, made to run in a copy of the current request context."""
+        return self.flask.copy_current_request_context(function)
+
+    def stream_with_context(self, generator: Iterator[str]) -> Iterator[str]:
+        """``generator``, made to run in the current request context when iterated."""
+        return self.flask.stream_with_context(generator)
 
     def _mine(self) -> _Pushed:
         identity = current_identity()
@@ -104,6 +144,20 @@ class FlaskWorld:
             return getattr(flask.g, op.attr)
         elif name == "request_path":
             return flask.request.path
+        else:
+            return self._hand_over(name)
+        return None
+
+    def _hand_over(self, name: str) -> Any:
+        # Wrapping outside a request raises (RuntimeError) before the slot is assigned.
+        if name == "copy_request":
+            self.copied = self.copy_request_context(read_request)
+        elif name == "run_copied":
+            return None if self.copied is None else self.copied()
+        elif name == "stream_open":
+            self.stream = self.stream_with_context(read_request_stream())
+        elif name == "stream_next":
+            return None if self.stream is None else to_the_end(self.stream)
         else:
             raise AssertionError(f"unknown Flask op {name!r}")
         return None
