@@ -33,6 +33,7 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
 
     starts = _op_starts(trace)
     object_of: dict[int, int] = {}
+    orphaned: set[int] = set()
 
     def after_step(index: int) -> None:
         op = trace.resumed_op(index)
@@ -40,6 +41,8 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
             if trace.steps[index].pause is None:  # the op has ended: its value is written
                 written.add(starts[index])
                 object_of[starts[index]] = op.obj
+        if op is not None and op.name in ("drop", "new"):
+            orphaned.update(s for s in written if object_of[s] == op.obj)
         why = _why(trace, index, ends)
         if why is None:
             return
@@ -47,7 +50,7 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
         in_flight = {paused_op.obj for paused_op, _ in model.paused.values()}
         gone = sorted(s for s in written - model.held() - reported if object_of[s] not in in_flight)
         if gone:
-            plan[index] = Checkpoint(index, tuple(gone), why)
+            plan[index] = Checkpoint(index, tuple(gone), why, tuple(s for s in gone if s in orphaned))
             reported.update(gone)
 
     model.run(after_step)

@@ -176,6 +176,11 @@ class _Assembly:
             last[slot] = index
             if what[0] == "op" and what[1].name in _WRITES and what[1].obj not in self.ever_dropped:
                 written.setdefault(slot, {}).setdefault(what[1].obj, set()).add(what[1].attr)
+        # a parent waiting for a child (asgiref's bridges) can read only once the child has ended
+        for slot in sorted(last, reverse=True):  # children have higher slots than their parents
+            kind, parent = self.specs[slot]
+            if kind in WAITED_KINDS and parent in last:
+                last[parent] = max(last[parent], last[slot])
         for slot, index in sorted(last.items(), key=lambda item: -item[1]):
             reads = [
                 op

@@ -60,12 +60,16 @@ class AsyncioWorker:
         raise AssertionError("asyncio tasks do not pause inside ops")  # trace validation prevents it
 
     def finish(self) -> None:
-        """Let the task return and wait for it."""
+        """Let the task return and wait for it; then let it go (a finished task keeps its
+        context, and so the values it wrote, alive)."""
         self._inbox.set_result((STOP, None))
         self._loop.run_until_complete(self._task)
+        self._task = None
 
     def abandon(self) -> None:
         """Cancel the task and let the loop process the cancellation."""
+        if self._task is None:  # finished already
+            return
         self._task.cancel()
         if not self._loop.is_running():
             self._loop.run_until_complete(asyncio.gather(self._task, return_exceptions=True))

@@ -3,6 +3,7 @@ made watchable, and the check at each checkpoint."""
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import sys
 import types
@@ -22,20 +23,23 @@ WATCHED_FAMILIES = frozenset({"local", "stack"})
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """After step ``step``: the values written at ``gone`` must be collectable (``why``)."""
+    """After step ``step``: the values written at ``gone`` must be collectable (``why``).
+    Those in ``orphaned`` belong to a Local that was dropped or replaced: a live
+    ``contextvars.Context`` may keep them (see :func:`held_by_context`)."""
 
     step: int
     gone: tuple[int, ...]
     why: str
+    orphaned: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (for the patched child)."""
-        return {"step": self.step, "gone": list(self.gone), "why": self.why}
+        return {"step": self.step, "gone": list(self.gone), "why": self.why, "orphaned": list(self.orphaned)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["step"], tuple(data["gone"]), data["why"])
+        return cls(data["step"], tuple(data["gone"]), data["why"], tuple(data.get("orphaned", ())))
 
 
 class Watch:
@@ -67,12 +71,23 @@ class Watch:
         # counting, and a full collection in a big process costs a hundred milliseconds
         if not collect(lambda: not self._alive(checkpoint)):
             return None
-        alive = self._alive(checkpoint)
+        alive = [s for s in self._alive(checkpoint) if not self._excused(s, checkpoint)]
+        if not alive:
+            return None
         value = self.refs[alive[0]]()
         holders = referrer_chain(value) if value is not None else "?"
         del value
         values = ", ".join(f"{self._number(s)} (written at step {s})" for s in alive)
         return Observation("retained", f"{checkpoint.why}: {values} still alive, held by {holders}")
+
+    def _excused(self, step: int, checkpoint: Checkpoint) -> bool:
+        if step not in checkpoint.orphaned:
+            return False
+        value = self.refs[step]()
+        try:
+            return value is not None and held_by_context(value)
+        finally:
+            del value
 
     def _alive(self, checkpoint: Checkpoint) -> list[int]:
         return [s for s in checkpoint.gone if s in self.refs and self.refs[s]() is not None]
@@ -135,6 +150,34 @@ def referrer_chain(obj: object, depth: int = 5) -> str:
 
 
 _NOT_HOLDERS = (types.FrameType, weakref.ref, types.CellType)
+
+
+def held_by_context(obj: object, depth: int = 6) -> bool:
+    """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers. A Local
+    built on a ``ContextVar`` leaves its values in every context that set it, even after the
+    Local is gone: Python documents that "Context objects hold strong references to context
+    variables" (https://docs.python.org/3/library/contextvars.html), so this is accepted
+    for a dropped or replaced Local, until that context itself goes."""
+    frontier = [obj]
+    seen = {id(obj)}
+    for _ in range(depth):
+        found: list[object] = []
+        seen.add(id(frontier))
+        for current in frontier:
+            referrers = gc.get_referrers(current)
+            seen.add(id(referrers))
+            for holder in referrers:
+                if id(holder) in seen or isinstance(holder, _NOT_HOLDERS):
+                    continue
+                if isinstance(holder, contextvars.Context):
+                    return True
+                seen.add(id(holder))
+                found.append(holder)
+            del referrers
+        frontier = found
+        if not frontier:
+            return False
+    return False
 
 
 def _describe(holder: object) -> str:
