@@ -115,6 +115,9 @@ class _Model:
         self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
         #: Paused workers: the op they paused in and the step it started at.
         self.paused: dict[int, tuple[Op, int]] = {}
+        #: Paused workers whose op's object was dropped or replaced meanwhile: the old
+        #: object's state they finish the op on.
+        self.orphans: dict[int, Any] = {}
         #: Per pool (see harness.kinds.POOL_OF), its threads: which worker runs on each
         #: (None: idle), and what the last child on it left.
         self.pool_workers: dict[str, list[int | None]] = {}
@@ -220,11 +223,16 @@ class _Model:
 
     def _apply(self, worker: int, op: Op, started: int) -> Observation:
         if op.name in ("new", "drop"):  # nobody holds anything of the object any more
+            for paused, (paused_op, _) in self.paused.items():
+                if paused_op.obj == op.obj:  # it goes on with the old object, where it paused
+                    self.orphans[paused] = self.states[paused][op.obj]
             left = [state for states in self.pool_left.values() for state, _ in states if state is not None]
             for state in [*self.states.values(), *left]:
                 state[op.obj] = _EMPTY[self.trace.objects[op.obj]]()
             return _NONE
         value = Tagged(op.value, started) if self.tag and op.name in ("set", "push") else op.value
+        if worker in self.orphans:  # an op resumed after its object was dropped or replaced
+            return apply_op(self.orphans.pop(worker), op, value)
         return apply_op(self.states[worker][op.obj], op, value)
 
 

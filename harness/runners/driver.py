@@ -10,15 +10,19 @@ daemon, its replay is cancelled) and a new one serves the next replay.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from harness.trace import HANG, Observation
 
 Replay = Callable[["Progress"], None]
+#: How long the harness's own work between two steps may take before the watchdog gives up
+#: (a target's finaliser run by a collection could block it).
+HARNESS_WORK_LIMIT = 60.0
 
 
 class Progress:
@@ -30,7 +34,21 @@ class Progress:
         self.cancelled = False
         self.error: BaseException | None = None
         self.last_progress = time.monotonic()
+        #: Set while the harness itself works between steps (the retention check's
+        #: collections, slow in a big process on a loaded machine): not the target's time.
+        self.checking = False
         self._sink = sink
+
+    @contextlib.contextmanager
+    def harness_work(self) -> Iterator[None]:
+        """Mark the harness's own work between steps: the watchdog waits up to
+        :data:`HARNESS_WORK_LIMIT` for it instead of the step timeout."""
+        self.checking = True
+        try:
+            yield
+        finally:
+            self.checking = False
+            self.last_progress = time.monotonic()
 
     def record(self, observation: Observation) -> None:
         """Append one step's observation (and pass it to the sink, if any); stop the
@@ -81,14 +99,21 @@ class Driver:
                 self._inbox = self._start()
             progress = Progress()
             self._inbox.put((replay, progress))
-            while not progress.done.wait(max(progress.last_progress + step_timeout - time.monotonic(), 0)):
-                if time.monotonic() - progress.last_progress >= step_timeout:
+            while not progress.done.wait(_until(progress.last_progress + step_timeout)):
+                limit = max(step_timeout, HARNESS_WORK_LIMIT) if progress.checking else step_timeout
+                if time.monotonic() - progress.last_progress >= limit:
                     progress.cancelled = True
                     self._inbox = None  # abandon the stuck driver
                     return [*progress.observations, HANG]
         if progress.error is not None:
             raise progress.error
         return progress.observations
+
+
+def _until(deadline: float) -> float:
+    """Seconds to wait for ``deadline``; a little while once it has passed (the harness's
+    own work between steps may be running late: see :meth:`Progress.harness_work`)."""
+    return max(deadline - time.monotonic(), 0.01)
 
 
 #: The process-wide driver used by :func:`harness.runners.run_trace`.

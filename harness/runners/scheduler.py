@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import sys
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -128,9 +129,10 @@ class _Replay:
                     return  # the worker is abandoned; nothing after a hang is meaningful
                 for worker in sorted(ending.get(index, ()), reverse=True):  # children first
                     handles.pop(worker).finish()
-                retained = (
-                    self.watch.check(index, lambda: _settle(context)) if self.watch is not None else None
-                )
+                retained = None
+                if self.watch is not None:
+                    with progress.harness_work():
+                        retained = self.watch.check(index, lambda: _settle(context))
                 progress.record(retained or observation)
             hung = False
         finally:
@@ -185,11 +187,14 @@ def _forget(objects: list[Any], slot: int) -> None:
     collection runs only if reference counting did not free it (a cycle, or a leak)."""
     try:
         ref = weakref.ref(objects[slot])
-    except TypeError:  # not weakly referenceable: collect to be sure
+    except TypeError:  # not weakly referenceable (werkzeug's Local has __slots__)
         ref = None
+    # referenced only by the list (and getrefcount's argument): reference counting frees it
+    only_ours = sys.getrefcount(objects[slot]) <= 2
     objects[slot] = None
     if ref is None:
-        gc.collect()
+        if not only_ours:
+            gc.collect()
     elif ref() is not None:
         collect(lambda: ref() is None)
 

@@ -65,6 +65,8 @@ class Watch:
             return None
         if not self._alive(checkpoint):
             return None
+        if all(self._excused(s, checkpoint) for s in self._alive(checkpoint)):
+            return None
         if settle is not None:
             settle()
         # only now, and youngest generations first: a correct target freed them by reference
@@ -152,7 +154,7 @@ def referrer_chain(obj: object, depth: int = 5) -> str:
 _NOT_HOLDERS = (types.FrameType, weakref.ref, types.CellType)
 
 
-def held_by_context(obj: object, depth: int = 6) -> bool:
+def held_by_context(obj: object, depth: int = 4) -> bool:
     """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers. A Local
     built on a ``ContextVar`` leaves its values in every context that set it, even after the
     Local is gone: Python documents that "Context objects hold strong references to context
@@ -161,22 +163,21 @@ def held_by_context(obj: object, depth: int = 6) -> bool:
     frontier = [obj]
     seen = {id(obj)}
     for _ in range(depth):
+        referrers = gc.get_referrers(*frontier)  # one pass over the heap per level
+        seen.update((id(frontier), id(referrers)))
         found: list[object] = []
-        seen.add(id(frontier))
-        for current in frontier:
-            referrers = gc.get_referrers(current)
-            seen.add(id(referrers))
-            for holder in referrers:
-                if id(holder) in seen or isinstance(holder, _NOT_HOLDERS):
-                    continue
-                if isinstance(holder, contextvars.Context):
-                    return True
-                seen.add(id(holder))
-                found.append(holder)
-            del referrers
+        for holder in referrers:
+            if id(holder) in seen or isinstance(holder, _NOT_HOLDERS):
+                continue
+            if isinstance(holder, contextvars.Context):
+                return True
+            seen.add(id(holder))
+            found.append(holder)
+        del referrers
         frontier = found
         if not frontier:
             return False
+    return False
     return False
 
 
