@@ -205,6 +205,12 @@ def _parser() -> argparse.ArgumentParser:
     fuzz_cmd.add_argument(
         "--no-guide", action="store_true", help="no Hypothesis target() guidance towards deep states"
     )
+    fuzz_cmd.add_argument(
+        "--fast-shrink",
+        action="store_true",
+        help="skip Hypothesis's shrink phase: the harness's own minimiser alone shrinks the first failing"
+        " trace (much faster; default: Hypothesis shrinks first)",
+    )
     _target_options(fuzz_cmd)
 
     explore_cmd = command(
@@ -501,6 +507,7 @@ def _run_options(args: argparse.Namespace, database) -> dict:
             preempt=not args.no_preempt,
             swarm=not args.no_swarm,
             guide=not args.no_guide,
+            hypothesis_shrink=not args.fast_shrink,
         ),
         profile=args.profile,
         database=database,

@@ -239,6 +239,7 @@ def fuzz(
         database_key=f"{target.name}|{','.join(sorted(kinds))}|{generation.key()}",
         derandomize=derandomize,
         seed=seed,
+        shrink=generation.hypothesis_shrink,
     )
     divergence, flaky = loop.run(
         generation.guided(property_), state, max_examples=max_examples, seconds=seconds, progress=progress
@@ -316,6 +317,7 @@ class HypothesisLoop:
         database_key: str,
         derandomize: bool = False,
         seed: int | None = None,
+        shrink: bool = True,
     ) -> None:
         self.strategy = strategy
         self.profile = profile
@@ -324,7 +326,8 @@ class HypothesisLoop:
         self.derandomize = derandomize
         # No explain phase: the trace table says what happened, and explaining replays many
         # variants of the failure (each costing a step timeout when it hangs).
-        phases = [phase for phase in Phase if phase is not Phase.explain]
+        skipped = {Phase.explain} if shrink else {Phase.explain, Phase.shrink}
+        phases = [phase for phase in Phase if phase not in skipped]
         self.overrides: dict[str, Any] = dict(
             report_multiple_bugs=False, derandomize=derandomize, phases=phases
         )

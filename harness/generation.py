@@ -26,7 +26,10 @@ class Generation:
     ``preempt``, ops of thread-backed workers may pause inside (line-level switch points).
     ``swarm`` draws a configuration per trace (see :mod:`strategies.swarm`); ``guide``
     steers the search towards deep states with Hypothesis's ``target()``
-    (:mod:`harness.guidance`).
+    (:mod:`harness.guidance`). ``hypothesis_shrink=False`` skips Hypothesis's shrink phase:
+    the harness's own deterministic minimiser (:mod:`harness.minimize`), which always runs,
+    shrinks the first failing trace alone (much faster; Hypothesis's shrinker may also
+    simplify the ops and values further).
     """
 
     max_steps: int = 40
@@ -34,6 +37,7 @@ class Generation:
     preempt: bool = True
     swarm: bool = True
     guide: bool = True
+    hypothesis_shrink: bool = True
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.max_workers < 1:
@@ -66,7 +70,9 @@ class Generation:
 
     def key(self) -> str:
         """What distinguishes runs in the example database (same key: same failures replayed)."""
-        return "|".join(f"{name}={value}" for name, value in asdict(self).items())
+        return "|".join(
+            f"{name}={value}" for name, value in asdict(self).items() if name != "hypothesis_shrink"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (for the patched child)."""

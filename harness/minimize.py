@@ -49,8 +49,17 @@ def minimize(trace: Trace, still_fails: StillFails, on_progress: OnProgress | No
 class _Shrinker:
     def __init__(self, trace: Trace, still_fails: StillFails, on_progress: OnProgress | None) -> None:
         self.current = trace
-        self.still_fails = still_fails
         self.on_progress = on_progress
+        tried: dict[Trace, bool] = {}
+
+        def remembered(candidate: Trace) -> bool:
+            # a later pass (or round) often proposes a candidate an earlier one replayed
+            if candidate not in tried:
+                tried[candidate] = still_fails(candidate)
+            return tried[candidate]
+
+        self.still_fails = remembered
+        self.replays = tried
 
     def accept(self, candidate: Trace | None) -> bool:
         """Take ``candidate`` if it is a different valid trace that still fails."""

@@ -225,7 +225,7 @@ class _Model:
         if op.name in ("new", "drop"):  # nobody holds anything of the object any more
             for paused, (paused_op, _) in self.paused.items():
                 if paused_op.obj == op.obj:  # it goes on with the old object, where it paused
-                    self.orphans[paused] = self.states[paused][op.obj]
+                    self.orphans.setdefault(paused, self.states[paused][op.obj])
             left = [state for states in self.pool_left.values() for state, _ in states if state is not None]
             for state in [*self.states.values(), *left]:
                 state[op.obj] = _EMPTY[self.trace.objects[op.obj]]()

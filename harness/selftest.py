@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from harness.engine import observe
 from harness.fuzzer import FuzzResult, fuzz
+from harness.generation import Generation
 from harness.inhouse.mutants import MUTANTS
 from harness.targets.inhouse import minimal_steps, mutant_kinds, mutant_target
 
@@ -36,6 +37,10 @@ class KillRow:
         return None if self.result.divergence is None else len(self.result.divergence.trace.steps)
 
 
+#: The self-test's generation: the defaults, shrunk by the harness's minimiser alone.
+SELFTEST_GENERATION = Generation(hypothesis_shrink=False)
+
+
 def run_selftest(
     max_examples: int = SELFTEST_EXAMPLES,
     kinds: Sequence[str] | None = None,
@@ -43,9 +48,12 @@ def run_selftest(
     derandomize: bool = True,
     mutants: Sequence[type] | None = None,
     on_row: Callable[[KillRow], None] | None = None,
+    generation: Generation = SELFTEST_GENERATION,
 ) -> list[KillRow]:
     """Fuzz every mutant (default: all of ``harness.inhouse.mutants.MUTANTS``) with the
-    same budget; return the kill matrix rows.
+    same budget; return the kill matrix rows. By default the first failing trace is shrunk
+    by the harness's minimiser alone (``Generation(hypothesis_shrink=False)``): it reaches
+    every stated minimum, in a fraction of the time.
 
     With ``replays``, each shrunk trace is replayed that many times and the row
     records how many replays gave observations identical to the first.
@@ -59,6 +67,7 @@ def run_selftest(
             max_examples=max_examples,
             database=None,
             derandomize=derandomize,
+            generation=generation,
         )
         identical = None
         if replays and result.divergence is not None:

@@ -142,6 +142,7 @@ def fuzz_shared(
             database_key=f"shared|{names}|{','.join(sorted(fuzzed))}|{generation.key()}",
             derandomize=derandomize,
             seed=seed,
+            shrink=generation.hypothesis_shrink,
         )
         divergence, flaky = loop.run(
             generation.guided(property_),

@@ -44,7 +44,7 @@ from strategies.swarm import ATTR_NAMES, MAX_VALUES, Swarm, swarms
 VALUES = st.integers(min_value=0, max_value=MAX_VALUES - 1)
 APPS = st.integers(min_value=0, max_value=FLASK_APPS - 1)
 #: The deepest line event a generated pause names (shrinking moves it towards 1).
-MAX_DRAWN_PAUSE = 12
+MAX_DRAWN_PAUSE = 16
 #: Op names never drawn unless asked for: proxies (not every target has them).
 _OPT_IN_OPS = frozenset({"proxy"})
 

@@ -207,6 +207,7 @@ def test_the_out_of_order_pop_is_found_shrunk_and_reported_with_the_known_ones_s
         )  # fmt: skip
         if result.verdict == "diverges":
             found.append(result.divergence)
+            break  # one is enough; the next seeds only run if this one found none
     assert found, "no new Flask divergence in 6 seeds x 3000 examples"
     for divergence in found:
         observed = divergence.observed

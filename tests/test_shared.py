@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_one_trace_checks_every_target_and_each_divergence_is_its_targets_own():
     # the mutant's bug needs greenlets: on threads it conforms
     names = ("mutant-thread-identity-local", "seed-local", "contextvars-local")
-    results = fuzz_shared([get_target(name) for name in names], ["thread"], max_examples=1000, database=None)
+    results = fuzz_shared([get_target(name) for name in names], ["thread"], max_examples=200, database=None)
     assert [r.target for r in results] == list(names)
     mutant, seed, contextvars_local = results
     assert seed.divergence is not None and seed.divergence.target == "seed-local"
@@ -27,7 +27,7 @@ def test_one_trace_checks_every_target_and_each_divergence_is_its_targets_own():
     assert find_divergence(seed.divergence.trace, get_target("seed-local")) is not None
     assert mutant.divergence is None and contextvars_local.divergence is None
     # the conforming targets were checked on every example (their budget is shared, not split)
-    assert mutant.examples == contextvars_local.examples >= 1000
+    assert mutant.examples == contextvars_local.examples >= 200
     assert seed.first_failure is not None and seed.first_failure <= seed.examples < mutant.examples
 
 

@@ -34,9 +34,19 @@ class CopyOnWriteStorageLocal(Local):
         object.__setattr__(self, "_storage", copy)
 
 
+class _Box:
+    """An item held by its worker's stack (the shared dict only refers to it weakly, so a
+    finished worker's items go with it)."""
+
+    __slots__ = ("item", "__weakref__")
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+
 class SharedCounterStack(LocalStack):
-    """Items live in one dict shared by every worker, under a sequence number taken from a
-    shared counter that is read, then written back incremented: a push that pauses in
+    """Items are found through one dict shared by every worker, under a sequence number taken
+    from a shared counter that is read, then written back incremented: a push that pauses in
     between takes the number another worker's push took meanwhile, and overwrites its item.
 
     Minimal trace: 4 steps (w1 push, pausing; main push; w1 resumes; main top).
@@ -46,30 +56,37 @@ class SharedCounterStack(LocalStack):
 
     def __init__(self) -> None:
         super().__init__()
-        object.__setattr__(self, "_items", {})
+        object.__setattr__(self, "_items", weakref.WeakValueDictionary())
         object.__setattr__(self, "_next", 0)
 
     def push(self, obj: Any) -> list[Any]:
-        """Push ``obj`` (its number goes on the caller's stack, the item in the shared dict)."""
-        numbers = self._stack(create=True)
+        """Push ``obj`` (its number and box go on the caller's stack, the box in the shared dict)."""
         number = self._next
-        self._items[number] = obj
+        entries = self._stack(create=True)
+        box = self._items[number] = _Box(obj)
         object.__setattr__(self, "_next", number + 1)
-        numbers.append(number)
-        return [self._items[n] for n in numbers]
+        entries.append((number, box))
+        return [self._item(n) for n, _ in entries]
+
+    def _item(self, number: int) -> Any:
+        box = self._items.get(number)
+        return None if box is None else box.item
 
     def pop(self) -> Any:
         """Remove and return the top item, or ``None`` if the stack is empty."""
-        numbers = self._stack(create=False)
-        if not numbers:
+        entries = self._stack(create=False)
+        if not entries:
             return None
-        return self._items.pop(numbers.pop(), None)
+        number, _ = entries.pop()
+        item = self._item(number)
+        self._items.pop(number, None)
+        return item
 
     @property
     def top(self) -> Any:
         """The top item, or ``None`` if the stack is empty."""
-        numbers = self._stack(create=False)
-        return self._items.get(numbers[-1]) if numbers else None
+        entries = self._stack(create=False)
+        return self._item(entries[-1][0]) if entries else None
 
 
 class LazySlotHandedTwiceLocal(Local):

@@ -113,6 +113,11 @@ class GrandchildFromMainLocal(_ContextVarLocalBase):
             self._main.values = values  # what the thread's main worker holds
         return values
 
+    def __release_local__(self) -> None:
+        super().__release_local__()
+        if not isinstance(current_identity(), asyncio.Task):
+            self._main.values = {}
+
 
 class PooledThreadKeepsValuesLocal(Local):
     """The in-house Local (keyed by the running task, greenlet or thread, whose values go

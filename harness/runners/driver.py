@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import queue
 import threading
 import time
@@ -98,13 +99,22 @@ class Driver:
             if self._inbox is None:
                 self._inbox = self._start()
             progress = Progress()
-            self._inbox.put((replay, progress))
-            while not progress.done.wait(_until(progress.last_progress + step_timeout)):
-                limit = max(step_timeout, HARNESS_WORK_LIMIT) if progress.checking else step_timeout
-                if time.monotonic() - progress.last_progress >= limit:
-                    progress.cancelled = True
-                    self._inbox = None  # abandon the stuck driver
-                    return [*progress.observations, HANG]
+            # The cyclic collector is off during a replay (the retention check collects
+            # explicitly): a full collection of a big fuzzing process, started by whichever
+            # worker allocates, could outlast the step timeout on a loaded machine.
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                self._inbox.put((replay, progress))
+                while not progress.done.wait(_until(progress.last_progress + step_timeout)):
+                    limit = max(step_timeout, HARNESS_WORK_LIMIT) if progress.checking else step_timeout
+                    if time.monotonic() - progress.last_progress >= limit:
+                        progress.cancelled = True
+                        self._inbox = None  # abandon the stuck driver
+                        return [*progress.observations, HANG]
+            finally:
+                if was_enabled:
+                    gc.enable()
         if progress.error is not None:
             raise progress.error
         return progress.observations

@@ -127,8 +127,11 @@ class _Replay:
                 if observation is HANG:  # runners return the constant itself
                     progress.record(observation)
                     return  # the worker is abandoned; nothing after a hang is meaningful
-                for worker in sorted(ending.get(index, ()), reverse=True):  # children first
-                    handles.pop(worker).finish()
+                # children first; joining a thread until the OS has reaped it is the harness's
+                # own work (slow on a loaded machine), not the step's
+                with progress.harness_work():
+                    for worker in sorted(ending.get(index, ()), reverse=True):
+                        handles.pop(worker).finish()
                 retained = None
                 if self.watch is not None:
                     with progress.harness_work():

@@ -43,17 +43,21 @@ class QueueWorker:
     # ---- in the worker -------------------------------------------------------
     def serve(self) -> None:
         """The worker's loop: run each message until told to stop."""
-        CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self.perform, STOP))
-        while True:
-            message = self._inbox.get()
-            if message is STOP:
-                return
-            try:
-                result = self.perform(message)
-            except WorkerStopped:  # stopped while suspended at a checkpoint or a pause
-                return
-            if result is not ANSWERED:
-                self._outbox.put(result)
+        token = CURRENT_CHANNEL.set(QueueChannel(self._inbox, self._outbox, self.perform, STOP))
+        try:
+            while True:
+                message = self._inbox.get()
+                if message is STOP:
+                    return
+                try:
+                    result = self.perform(message)
+                except WorkerStopped:  # stopped while suspended at a checkpoint or a pause
+                    return
+                if result is not ANSWERED:
+                    self._outbox.put(result)
+        finally:
+            # asgiref's bridges copy the context back to the waiting parent: not this channel
+            CURRENT_CHANNEL.reset(token)
 
     def perform(self, work: Work) -> Any:
         """Run ``work`` here, pausing where it asks; return its result."""

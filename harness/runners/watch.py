@@ -154,7 +154,7 @@ def referrer_chain(obj: object, depth: int = 5) -> str:
 _NOT_HOLDERS = (types.FrameType, weakref.ref, types.CellType)
 
 
-def held_by_context(obj: object, depth: int = 4) -> bool:
+def held_by_context(obj: object, depth: int = 6) -> bool:
     """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers. A Local
     built on a ``ContextVar`` leaves its values in every context that set it, even after the
     Local is gone: Python documents that "Context objects hold strong references to context
