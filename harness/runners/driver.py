@@ -44,12 +44,13 @@ class Progress:
     def harness_work(self) -> Iterator[None]:
         """Mark the harness's own work between steps: the watchdog waits up to
         :data:`HARNESS_WORK_LIMIT` for it instead of the step timeout."""
-        self.checking = True
-        try:
-            yield
-        finally:
-            self.checking = False
-            self.last_progress = time.monotonic()
+        with harness_work():
+            self.checking = True
+            try:
+                yield
+            finally:
+                self.checking = False
+                self.last_progress = time.monotonic()
 
     def record(self, observation: Observation) -> None:
         """Append one step's observation (and pass it to the sink, if any); stop the
@@ -60,6 +61,32 @@ class Progress:
         self.last_progress = time.monotonic()
         if self._sink is not None:
             self._sink(observation)
+
+
+_harness_working = threading.Event()
+
+
+@contextlib.contextmanager
+def harness_work() -> Iterator[None]:
+    """Mark the harness's own work inside a step (dropping a Local collects garbage): a
+    worker's wait for its answer (:func:`waited`) then allows :data:`HARNESS_WORK_LIMIT`."""
+    _harness_working.set()
+    try:
+        yield
+    finally:
+        _harness_working.clear()
+
+
+def waited(get: Callable[[float], object], step_timeout: float) -> object:
+    """``get(timeout)`` (raising ``queue.Empty`` on timeout) waited for ``step_timeout``,
+    and on while the harness's own work is under way (up to :data:`HARNESS_WORK_LIMIT`)."""
+    deadline = time.monotonic() + max(step_timeout, HARNESS_WORK_LIMIT)
+    while True:
+        try:
+            return get(step_timeout)
+        except queue.Empty:
+            if not _harness_working.is_set() or time.monotonic() >= deadline:
+                raise
 
 
 class _Cancelled(BaseException):
@@ -107,7 +134,8 @@ class Driver:
             try:
                 self._inbox.put((replay, progress))
                 while not progress.done.wait(_until(progress.last_progress + step_timeout)):
-                    limit = max(step_timeout, HARNESS_WORK_LIMIT) if progress.checking else step_timeout
+                    busy = progress.checking or _harness_working.is_set()
+                    limit = max(step_timeout, HARNESS_WORK_LIMIT) if busy else step_timeout
                     if time.monotonic() - progress.last_progress >= limit:
                         progress.cancelled = True
                         self._inbox = None  # abandon the stuck driver

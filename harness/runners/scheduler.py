@@ -13,7 +13,7 @@ from typing import Any
 import greenlet
 
 from harness.environment import gevent_patched
-from harness.runners.driver import DRIVER, Progress
+from harness.runners.driver import DRIVER, Progress, harness_work
 from harness.runners.isolated import run_isolated
 from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
@@ -92,7 +92,8 @@ class _Replay:
         """Run ``op`` (started at step ``step``) in the calling worker; lifecycle ops change
         which object the slot holds."""
         if op.name in ("drop", "new"):
-            _forget(self.objects, op.obj)
+            with harness_work():  # a collection in a big process, not the target's time
+                _forget(self.objects, op.obj)
             if op.name == "new":
                 try:
                     self.objects[op.obj] = self.target.factories[self.trace.objects[op.obj]]()

@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.environment import gevent_patched
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
+from harness.runners.driver import waited
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import ANSWERED, STOP, Resume, Work
 from harness.trace import HANG, Observation
@@ -91,7 +92,7 @@ class QueueWorker:
 
     def _wait(self) -> Any:
         try:
-            return self._outbox.get(timeout=self._step_timeout)
+            return waited(lambda timeout: self._outbox.get(timeout=timeout), self._step_timeout)
         except queue.Empty:
             return HANG
 
