@@ -15,6 +15,7 @@ import pytest
 
 from harness import report
 from harness.fuzzer import fuzz
+from harness.generation import Generation
 from harness.targets import get_target
 
 pytestmark = pytest.mark.slow
@@ -95,10 +96,19 @@ def test_reproducer_runs_standalone_and_shows_the_divergence(tmp_path, found):
 
 def test_result_json_is_versioned_and_index_merges_environments(tmp_path, found):
     report.write_result(tmp_path / "py311-werkzeug3", found, get_target(found.target))
-    conforming = fuzz(get_target("werkzeug-local"), ["greenlet"], max_examples=20, database=None)
+    conforming = fuzz(
+        get_target("werkzeug-local"),
+        ["greenlet"],
+        max_examples=20,
+        database=None,
+        generation=Generation(preempt=False),
+        retention=False,
+    )
     report.write_result(tmp_path / "py312-werkzeug2", conforming, get_target(conforming.target))
     index = report.write_index(tmp_path).read_text()
     assert index.count('class="environment"') == 2
+    # each cell says whether preemption and the retention check were on
+    assert "preemption on, retention on" in index and "preemption off, retention off" in index
     assert "py311-werkzeug3/divergences/seed-local-" in index and "not run" in index
     data = json.loads((tmp_path / "py311-werkzeug3/results/seed-local--greenlet.json").read_text())
     assert data["schema"] == report.RESULT_SCHEMA and data["verdict"] == "diverges"
