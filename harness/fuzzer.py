@@ -186,7 +186,7 @@ def fuzz(
     kinds = requested = validate_kinds(kinds)
     check_budget(max_examples, seconds)
     profile = resolve_profile(profile)
-    target.make_objects(target.families)  # a factory that cannot work fails here, clearly
+    _check_factories(target)
 
     if "patched" in kinds and not gevent_patched():
         from harness.patched_fuzz import fuzz_in_patched_child
@@ -265,6 +265,21 @@ def fuzz(
         generation.preempt,
         retention,
     )
+
+
+def _check_factories(target: Target) -> None:
+    """Raise :class:`InvalidArgument` if ``target``'s factories fail twice in a row (a
+    factory that cannot work); one that fails only sometimes is fuzzed, and each replay
+    whose objects cannot be made observes it at its first step."""
+    for attempt in (1, 2):
+        try:
+            target.make_objects(target.families)
+            return
+        except Exception as exc:
+            if attempt == 2:
+                raise InvalidArgument(
+                    f"target {target.name!r}: making its objects failed twice: {type(exc).__name__}: {exc}"
+                ) from None
 
 
 def checked_kinds(

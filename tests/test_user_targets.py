@@ -4,7 +4,7 @@ import pytest
 
 from harness.errors import InvalidArgument
 from harness.fuzzer import fuzz
-from harness.targets import get_target
+from harness.targets import get_target, user
 
 from .test_cli import harness
 
@@ -62,3 +62,23 @@ def test_cli_user_target(tmp_path):
     assert "--family stack" in run.stdout  # the replay command names the family
     bad = harness("fuzz", "--target", "no_such_module_xyz:Local", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot import" in bad.stderr
+
+
+def test_a_factory_that_blocks_is_a_usage_error_not_a_hang(monkeypatch):
+    from tests.fixtures import hostile_factories
+
+    monkeypatch.setattr(user, "SAMPLE_TIMEOUT", 0.5)
+    try:
+        with pytest.raises(InvalidArgument, match=r"blocks_first_call\(\) did not return within 0.5 s"):
+            user.load_user_target("tests.fixtures.hostile_factories:blocks_first_call")
+    finally:
+        hostile_factories.RELEASE.set()
+
+
+def test_a_factory_that_sometimes_raises_is_an_observation_at_the_first_step():
+    target = user.load_user_target("tests.fixtures.hostile_factories:raises_every_third_call")
+    result = fuzz(target, ["thread"], max_examples=20, database=None, derandomize=True)
+    divergence = result.divergence
+    assert divergence is not None and divergence.index == 0
+    observed = divergence.observed[0]
+    assert observed.outcome == "crash" and "RuntimeError: flaky factory" in observed.value

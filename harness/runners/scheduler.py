@@ -113,7 +113,11 @@ class _Replay:
 
     def run(self, progress: Progress) -> None:
         """Replay every step, recording each observation in ``progress``; stop at a hang."""
-        self.objects = self.target.make_objects(self.trace.objects)
+        try:
+            self.objects = self.target.make_objects(self.trace.objects)
+        except Exception as exc:  # the target's factory failed: the first step observes it
+            progress.record(Observation("crash", f"making the objects raised {type(exc).__name__}: {exc}"))
+            return
         context = SpawnContext(self.step_timeout, self.preemption, greenlet.getcurrent(), DeterministicPool())
         trace = self.trace
         handles: dict[int, Any] = {0: _MainWorker()}

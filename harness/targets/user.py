@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,10 +53,7 @@ def factory_target(
     LocalStack-like object. The family is detected from one sample unless given; the
     ops are those the sample supports (``release`` and ``items`` only when it has
     ``__release_local__`` and ``__iter__``)."""
-    try:
-        sample = factory()
-    except (Exception, SystemExit) as exc:
-        raise InvalidArgument(f"{name}() failed: {type(exc).__name__}: {exc}") from None
+    sample = _sample(factory, name)
     if family is None:
         family = detect_family(sample)
         if family is None:
@@ -93,3 +91,29 @@ def detect_family(obj: Any) -> str | None:
     except Exception:
         return None
     return "local" if ok else None
+
+
+#: How long the one call that detects a factory's family may take.
+SAMPLE_TIMEOUT = 10.0
+
+
+def _sample(factory: Callable[[], Any], name: str) -> Any:
+    """One object from ``factory``, made in a daemon thread so that a factory that blocks
+    is a usage error after :data:`SAMPLE_TIMEOUT` seconds, not a hang."""
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(factory())
+        except (Exception, SystemExit) as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=make, name="harness-sample", daemon=True)
+    worker.start()
+    worker.join(SAMPLE_TIMEOUT)
+    if failed:
+        raise InvalidArgument(f"{name}() failed: {type(failed[0]).__name__}: {failed[0]}")
+    if not made:
+        raise InvalidArgument(f"{name}() did not return within {SAMPLE_TIMEOUT:g} s (does it block?)")
+    return made[0]
