@@ -9,6 +9,7 @@ from harness.engine import observe
 from harness.fuzzer import fuzz
 from harness.inhouse import mutants
 from harness.inhouse.local import Local
+from harness.inhouse.races import RACES
 from harness.ops import InvalidTrace
 from harness.selftest import SELFTEST_GENERATION, run_selftest
 from harness.targets.inhouse import minimal_steps, mutant_kinds, mutant_target
@@ -22,7 +23,13 @@ def test_at_least_twelve_mutants_each_naming_its_bug():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cls", mutants.MUTANTS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "cls",
+    # the planted races take hundreds of examples to find on threads: tests/test_races.py
+    # replays their minimal traces by default, and searches under the 'search' mark
+    [pytest.param(cls, marks=pytest.mark.search if cls in RACES else ()) for cls in mutants.MUTANTS],
+    ids=lambda cls: cls.__name__,
+)
 def test_mutant_is_killed_and_shrunk_to_its_stated_minimum(cls):
     result = fuzz(
         mutant_target(cls),
