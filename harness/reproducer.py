@@ -191,6 +191,13 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
     }
     if "dispatch" in trace.objects:
         return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
+    if divergence.index < len(observed) and observed[divergence.index].outcome == "retained":
+        return _TEMPLATES.get_template("reproducer_unavailable.py.j2").render(
+            reason="a value kept alive is seen only through the harness's weak references to the"
+            " values it writes (the retention check); replay it with python -m harness replay",
+            table=divergence.table(),
+            **common,
+        )
     imports = _Imports()
     ops = [step.op for step in trace.steps if step.op is not None]
     try:
