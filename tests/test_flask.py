@@ -1,19 +1,22 @@
 """Flask app and request contexts: the model, conformance, misuse, known divergences (issue 6)."""
 
+from importlib.metadata import version
+
 import pytest
 from hypothesis import given, settings
 
-from harness.baseline import Baseline, KnownDivergence, builtin_baseline, load_baseline
-from harness.engine import check, observe
+from harness import baseline as baseline_module
+from harness.baseline import Baseline, KnownDivergence, builtin_baseline, installed, load_baseline
+from harness.engine import check, find_divergence, observe
 from harness.errors import InvalidArgument
 from harness.fuzzer import fuzz
 from harness.model import expected_observations
 from harness.targets import get_target
-from harness.trace import ANY_ERROR, Observation, Trace
+from harness.trace import ANY_ERROR, Observation, Op, Step, Trace
 from strategies import traces
 
 from .test_cli import harness
-from .test_flask_propagation import OLD_FLASK_STREAMS
+from .test_flask_propagation import MERGED, OLD_FLASK_STREAMS
 
 KINDS = ["thread", "greenlet", "gevent", "asyncio"]
 # Flask < 2.0 keeps contexts in werkzeug 1.0 LocalStacks: asyncio tasks share them (the tox
@@ -282,12 +285,18 @@ def test_known_divergences_do_not_fail_the_cli_but_new_ones_do(tmp_path):
     assert harness(*args, cwd=tmp_path).returncode == 1
 
 
+#: A baseline entry with every required field.
+ENTRY = '[[known]]\ntarget = "x"\nop = "get"\nexpected = "returned"\nobserved = "returned"\nreason = "r"\n'
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
         ("[[known]\n", "is not valid TOML"),
         ('[[known]]\ntarget = "x"\n', "entry 1 needs op, expected, observed, reason"),
         ("known = 3\n", "'known' must be an array of tables"),
+        (ENTRY + 'requires = "flask >>> 3"\n', "entry 1: 'requires' must be a requirement"),
+        (ENTRY + "requires = 3\n", "entry 1: 'requires' must be a requirement"),
     ],
 )
 def test_a_bad_baseline_file_is_a_one_line_usage_error(tmp_path, content, message):
@@ -304,7 +313,42 @@ def test_a_bad_baseline_file_is_a_one_line_usage_error(tmp_path, content, messag
     assert missing.returncode == 2 and "nope.toml" in missing.stderr
 
 
-def test_the_builtin_baseline_lists_only_flask_entries_that_parse():
-    entries = builtin_baseline().entries
-    assert entries and {entry.target for entry in entries} == {"flask"}
-    assert {entry.op for entry in entries} == {"pop_app", "pop_request"}
+def test_a_baseline_entry_with_requires_applies_only_where_that_version_is_installed(tmp_path):
+    name = "mutant-delete-missing-silent-local"
+    divergence = find_divergence(
+        Trace(("main",), ("local",), (Step(0, Op("delete", 0, "a")),)), get_target(name)
+    )
+    assert divergence is not None
+
+    def entry(requires):
+        return KnownDivergence(
+            name, "delete", "raised AttributeError", "returned", "silent", requires=requires
+        )
+
+    flask = version("flask")
+    assert entry("").matches(divergence) and entry(f"flask=={flask}").matches(divergence)
+    assert not entry(f"flask!={flask}").matches(divergence)
+    assert not entry("no-such-distribution-here>=0").matches(divergence)
+    (tmp_path / "known.toml").write_text(
+        f'[[known]]\ntarget = "{name}"\nop = "delete"\nexpected = "*"\nobserved = "returned"\n'
+        f'reason = "silent"\nrequires = "flask<{flask}"\n'
+    )
+    (loaded,) = load_baseline([tmp_path / "known.toml"]).entries
+    assert loaded.requires == f"flask<{flask}" and not loaded.matches(divergence)
+    assert Baseline.from_list(Baseline([loaded]).to_list()).entries == (loaded,)  # to the patched child
+
+
+def test_requires_counts_dev_versions(monkeypatch):
+    monkeypatch.setattr(baseline_module, "version", lambda name: "3.2.0.dev0")
+    assert installed("flask>=3.2.0.dev0") and not installed("flask<3.2.0.dev0")
+    assert not installed("flask>=3.2")  # 3.2.0.dev0 comes before 3.2.0
+    assert installed("flask>=3.1")  # a dev version counts even where the requirement names none
+
+
+def test_the_builtin_flask_baseline_parses_and_each_entry_names_the_flask_it_applies_to():
+    entries = [entry for entry in builtin_baseline().entries if entry.target == "flask"]
+    assert {entry.op for entry in entries} == {"pop_app", "pop_request", "stream_next"}
+    assert all(entry.requires.startswith("flask") for entry in entries)
+    # Flask 3.2 pops check the active context: the silent out-of-order pops are known before it only
+    applying = {entry.op for entry in entries if installed(entry.requires)}
+    assert applying == ({"stream_next"} if MERGED else {"pop_app", "pop_request"})

@@ -12,7 +12,7 @@ from packaging.version import Version
 from harness.compare import Divergence, DivergenceError, first_divergence
 from harness.engine import find_divergence, observe
 from harness.errors import InvalidArgument
-from harness.flask_model import record
+from harness.flask_model import installed_flask, merges_contexts, record
 from harness.fuzzer import fuzz
 from harness.model import expected_observations
 from harness.targets import get_target
@@ -30,6 +30,8 @@ STREAMS_PUSH_WHEN_ITERATED = Version(version("flask")) >= Version("3.1.2")
 needs_streams = pytest.mark.skipif(
     not STREAMS_PUSH_WHEN_ITERATED, reason="stream_with_context pushes at iteration from Flask 3.1.2"
 )
+#: Flask >= 3.2 (its main branch): one kind of context (the 3.2 rules of harness.flask_model).
+MERGED = merges_contexts(installed_flask())
 HAND_OVER = ("copy_request", "run_copied", "stream_open", "stream_next")
 STREAM_OPS = frozenset({"stream_open", "stream_next"})
 #: The stream ops where the installed Flask predates the model's stream rule (else none):
