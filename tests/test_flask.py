@@ -217,6 +217,7 @@ def test_a_trace_has_at_most_one_flask_world_and_apps_are_bounded():
 # ---- Flask against the model -----------------------------------------------------
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # e.g. Flask 3.2's RequestContext alias
 @pytest.mark.parametrize("kind", ISOLATED_KINDS)
 def test_flask_conforms_on_well_nested_use(kind):
     trace = _trace(

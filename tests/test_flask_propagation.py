@@ -350,6 +350,7 @@ FOLLOWED = (
 )
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # e.g. Flask 3.2's RequestContext alias
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("example", FOLLOWED)
 def test_flask_follows_the_rules_on_every_kind(example, kind):
