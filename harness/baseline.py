@@ -9,11 +9,14 @@ A baseline file is TOML with one ``[[known]]`` table per accepted divergence::
     observed = "returned"       # what the target did, same form ("hang", "crash <how>", "retained" too)
     reason = "why it is accepted (shown in the report)"
     kinds = ["thread"]          # optional: only in traces with a worker of one of these kinds
+    requires = "flask>=3.2.0.dev0"  # optional: only where this requirement is installed
 
 An entry matches a divergence of that target whose :meth:`Divergence.kind` is
 ``(op, expected, observed)`` (``op``, ``expected`` = ``"*"``: any): the shape of the failure, not its
-values, so it keeps matching however the trace around it varies. The built-in baselines live in
-``harness/baselines/*.toml``.
+values, so it keeps matching however the trace around it varies. With ``requires`` (a
+requirement as pip writes it, pre-releases included), the entry applies only where a matching
+version of that package is installed: a divergence known in one version stays new in the others.
+The built-in baselines live in ``harness/baselines/*.toml``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from harness.compare import Divergence
 from harness.errors import InvalidArgument
@@ -47,12 +53,17 @@ class KnownDivergence:
     source: str = ""
     #: Only in traces with a worker of one of these kinds (empty: any trace).
     kinds: tuple[str, ...] = ()
+    #: Only where this requirement (e.g. ``flask>=3.2.0.dev0``) is installed (empty: anywhere).
+    requires: str = ""
 
     def matches(self, divergence: Divergence) -> bool:
         """Whether ``divergence`` is this known one (``op``/``expected`` ``"*"``: any; with
-        ``kinds``, only in a trace with a worker of one of them)."""
+        ``kinds``, only in a trace with a worker of one of them; with ``requires``, only
+        where that requirement is installed)."""
         op, expected, observed = divergence.kind()
         if self.kinds and not set(self.kinds) & set(divergence.trace.workers[1:]):
+            return False
+        if self.requires and not installed(self.requires):
             return False
         return (
             divergence.target == self.target
@@ -83,6 +94,17 @@ class Baseline:
     def from_list(cls, entries: Iterable[dict]) -> Baseline:
         """Inverse of :meth:`to_list`."""
         return cls(KnownDivergence(**{**entry, "kinds": tuple(entry.get("kinds", ()))}) for entry in entries)
+
+
+def installed(requirement: str) -> bool:
+    """Whether ``requirement`` (e.g. ``"flask>=3.2.0.dev0"``) is met by what is installed
+    here, pre-releases and dev versions included; a missing package does not meet it."""
+    parsed = Requirement(requirement)
+    try:
+        found = version(parsed.name)
+    except PackageNotFoundError:
+        return False
+    return parsed.specifier.contains(found, prereleases=True)
 
 
 def known_reason(baseline: Baseline | None, divergence: Divergence) -> str | None:
@@ -118,12 +140,31 @@ def load_baseline(paths: Iterable[str | Path]) -> Baseline:
                 raise InvalidArgument(
                     f"baseline {str(path)!r}: entry {number}: 'kinds' must be a list of kind names"
                 )
+            requires = entry.get("requires", "")
+            if not isinstance(requires, str) or not _valid_requirement(requires):
+                raise InvalidArgument(
+                    f"baseline {str(path)!r}: entry {number}: 'requires' must be a requirement"
+                    f' such as "flask>=3.2.0.dev0", got {requires!r}'
+                )
             entries.append(
                 KnownDivergence(
-                    **{name: entry[name] for name in _FIELDS}, source=str(path), kinds=tuple(kinds)
+                    **{name: entry[name] for name in _FIELDS},
+                    source=str(path),
+                    kinds=tuple(kinds),
+                    requires=requires,
                 )
             )
     return Baseline(entries)
+
+
+def _valid_requirement(text: str) -> bool:
+    if not text:
+        return True
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 def builtin_paths() -> list[Path]:

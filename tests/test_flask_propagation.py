@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from packaging.version import Version
 
+from harness.baseline import builtin_baseline
 from harness.compare import Divergence, DivergenceError, first_divergence
 from harness.engine import find_divergence, observe
 from harness.errors import InvalidArgument
-from harness.flask_model import record
+from harness.flask_model import flask_rules, installed_flask, merges_contexts, record
 from harness.fuzzer import fuzz
 from harness.model import expected_observations
 from harness.targets import get_target
@@ -30,11 +31,16 @@ STREAMS_PUSH_WHEN_ITERATED = Version(version("flask")) >= Version("3.1.2")
 needs_streams = pytest.mark.skipif(
     not STREAMS_PUSH_WHEN_ITERATED, reason="stream_with_context pushes at iteration from Flask 3.1.2"
 )
+#: Flask >= 3.2 (its main branch): one kind of context (the 3.2 rules of harness.flask_model).
+MERGED = merges_contexts(installed_flask())
 HAND_OVER = ("copy_request", "run_copied", "stream_open", "stream_next")
 STREAM_OPS = frozenset({"stream_open", "stream_next"})
-#: The stream ops where the installed Flask predates the model's stream rule (else none):
-#: left out where other tests fuzz Flask and expect it to conform.
+#: The stream ops where the installed Flask predates the model's stream rule (else none).
 OLD_FLASK_STREAMS = frozenset() if STREAMS_PUSH_WHEN_ITERATED else STREAM_OPS
+#: The stream ops left out where other tests fuzz Flask without a baseline and expect it to
+#: conform: those of a Flask before 3.1.2, and Flask 3.2's, whose stream iterated away from
+#: its context is a known divergence (harness/baselines/flask.toml, tests/test_flask_main.py).
+DIVERGING_STREAMS = STREAM_OPS if MERGED else OLD_FLASK_STREAMS
 #: The ops the generation tests draw: every Flask op (streams only where Flask keeps them).
 DRAWN = frozenset(FLASK_OPS) - OLD_FLASK_STREAMS
 KINDS = ["thread", "greenlet", "gevent", pytest.param("asyncio", marks=pytest.mark.werkzeug_isolates_tasks)]
@@ -70,6 +76,17 @@ def _trace(steps, kind="thread"):
 
 def R(app, path, **g):
     return Observation.returned(record(app, path, g))
+
+
+#: A Flask before 3.2 and Flask's main branch: the two rule sets of harness.flask_model.
+V31, V32 = "3.1.3", "3.2.0.dev0"
+
+
+def model(trace, flask_version):
+    """The model's observations of ``trace`` under ``flask_version``'s rules, whatever
+    Flask is installed."""
+    with flask_rules(flask_version):
+        return expected_observations(trace)
 
 
 # ---- the model's rules, by hand --------------------------------------------------------
@@ -152,17 +169,142 @@ def misuse(kind="thread", streams=True):
     return _trace([step for step, _ in rows], kind), [want for _, want in rows]
 
 
+def copied_32(kind="thread"):
+    """Flask 3.2: the same copy as :func:`copied_in_other_workers`, which now has its own,
+    empty ``g`` wherever it runs; and a copy made under an app context alone."""
+    trace, _ = copied_in_other_workers(kind)
+    steps = [(step.worker, step.op) for step in trace.steps]
+    extra = [(1, "copy"), (0, "run"), (0, "name")]  # w1's top context is app1's, with no request
+    trace = Trace(trace.workers, trace.objects, trace.steps + tuple(Step(w, _OPS[n]()) for w, n in extra))
+    expected = [
+        NONE, NONE, NONE, R("app0", "/a"), NONE, NONE, R("app0", "/a"), NONE, R("app0", "/a"),
+        Observation.returned("app1"), R("app0", "/a"), NONE, R("app0", "/a"), OUTSIDE,
+        NONE, OUTSIDE, OUTSIDE,
+    ]  # fmt: skip
+    assert len(steps) + len(extra) == len(expected)
+    return trace, expected
+
+
+def stream_32(kind="thread"):
+    """Flask 3.2, a stream iterated where its context is active (as a WSGI server does in
+    the request's thread): the stream pushes its context once more, so the request stays
+    active after its pop until the stream ends; a stream dropped unconsumed pops its push
+    where its context is active, and nothing elsewhere."""
+    steps = [
+        (0, "req", 0, "a"),
+        (0, "set", "a", 1),
+        (0, "open"),
+        (0, "set", "b", 2),  # on the same g
+        (0, "pop_req"),  # the stream still holds it: still active
+        (0, "path"),
+        (0, "next"),
+        (0, "path"),  # the stream's end popped it
+        (0, "next"),
+        (0, "req", 1, "x"),
+        (0, "open"),
+        (0, "open"),  # drops the first x stream: closed, its push popped
+        (0, "pop_req"),
+        (0, "path"),  # held by the second stream only
+        (0, "next"),
+        (0, "path"),
+        (0, "req", 2, "y"),
+        (0, "open"),
+        (0, "pop_req"),
+        (1, "app", 2),
+        (1, "open"),  # drops the y stream where y is not active: nothing popped
+        (1, "pop_app"),  # held by w1's stream
+        (1, "name"),
+        (1, "next"),  # an app context has no request; the stream's end pops it
+        (1, "name"),
+        (0, "path"),  # the dropped y stream's push was never popped
+    ]
+    expected = [
+        NONE, NONE, NONE, NONE, NONE, Observation.returned("/a"), R("app0", "/a", a=1, b=2), OUTSIDE,
+        EXHAUSTED, NONE, NONE, NONE, NONE, Observation.returned("/x"), R("app1", "/x"), OUTSIDE,
+        NONE, NONE, NONE, NONE, NONE, NONE, Observation.returned("app2"), OUTSIDE, OUTSIDE,
+        Observation.returned("/y"),
+    ]  # fmt: skip
+    return _trace(steps, kind), expected
+
+
+def stream_elsewhere_32(kind="thread"):
+    """Flask 3.2, streams iterated where their context is not active: the documented
+    record (Flask's main branch raises there: a known divergence), and the stream's push
+    is not popped, so the request stays active in the worker that opened it."""
+    steps = [
+        (0, "req", 0, "a"),
+        (0, "set", "a", 1),
+        (0, "open"),
+        (0, "pop_req"),
+        (1, "next"),  # another worker
+        (1, "name"),
+        (0, "path"),
+        (0, "next"),
+        (0, "req", 1, "x"),
+        (0, "open"),
+        (0, "app", 2),  # pushed over the stream's context
+        (0, "next"),
+        (0, "name"),
+        (0, "pop_app"),
+        (0, "pop_req"),
+        (0, "path"),  # still held by the stream: it stays active
+    ]
+    expected = [
+        NONE, NONE, NONE, NONE, R("app0", "/a", a=1), OUTSIDE, Observation.returned("/a"), EXHAUSTED,
+        NONE, NONE, NONE, R("app1", "/x"), Observation.returned("app2"), NONE, NONE,
+        Observation.returned("/x"),
+    ]  # fmt: skip
+    return _trace(steps, kind), expected
+
+
+def misuse_32(kind="thread"):
+    """Flask 3.2: nothing handed yet, or no context at all: as before; but wrapping needs
+    only *a* context (an app context's copy and stream raise ``RuntimeError`` reading
+    ``request``); a popped request held by a stream is still on top, so an app context
+    under it cannot be popped until the stream ends."""
+    rows = [
+        ((0, "run"), NONE),
+        ((0, "next"), NONE),
+        ((0, "copy"), OUTSIDE),
+        ((0, "open"), OUTSIDE),
+        ((0, "app", 0), NONE),
+        ((0, "copy"), NONE),
+        ((0, "run"), OUTSIDE),
+        ((0, "open"), NONE),
+        ((0, "next"), OUTSIDE),
+        ((0, "name"), Observation.returned("app0")),
+        ((0, "req", 1, "a"), NONE),
+        ((0, "copy"), NONE),
+        ((0, "open"), NONE),
+        ((0, "pop_req"), NONE),
+        ((0, "pop_app"), ANY_ERROR),
+        ((0, "next"), R("app1", "/a")),
+        ((0, "pop_app"), NONE),
+        ((0, "copy"), OUTSIDE),
+        ((0, "open"), OUTSIDE),
+        ((1, "run"), R("app1", "/a")),
+    ]
+    return _trace([step for step, _ in rows], kind), [want for _, want in rows]
+
+
 @pytest.mark.parametrize("example", [copied_in_other_workers, stream_in_other_workers, misuse])
-def test_model_rules_on_threads(example):
+def test_model_31_rules_on_threads(example):
     trace, expected = example()
-    assert expected_observations(trace) == expected
+    assert model(trace, V31) == expected
 
 
-def test_model_the_hand_over_slots_are_the_worlds_and_a_task_shares_its_parents_app_context():
+@pytest.mark.parametrize("example", [copied_32, stream_32, stream_elsewhere_32, misuse_32])
+def test_model_32_rules_on_threads(example):
+    trace, expected = example()
+    assert model(trace, V32) == expected
+
+
+@pytest.mark.parametrize("flask_version", [V31, V32])
+def test_model_the_hand_over_slots_are_the_worlds_and_a_task_shares_its_parents_contexts(flask_version):
     # two fresh threads: what one copies, the other runs (the slot is not per worker)
     trace = _trace([(1, "req", 2, "p"), (1, "copy"), (2, "run")])
-    assert expected_observations(trace) == [NONE, NONE, R("app2", "/p")]
-    # an asyncio task inherits its parent's app context (the same object): it shares g
+    assert model(trace, flask_version) == [NONE, NONE, R("app2", "/p")]
+    # an asyncio task inherits its parent's contexts (the same objects)
     inherited = [
         (0, "req", 0, "a"),
         (0, "set", "a", 1),
@@ -170,12 +312,18 @@ def test_model_the_hand_over_slots_are_the_worlds_and_a_task_shares_its_parents_
         (1, "run"),
         (1, "set", "b", 2),
         (1, "run"),
+        (1, "path"),
     ]
-    assert expected_observations(_trace(inherited, "asyncio"))[3:] == [
-        R("app0", "/a", a=1),
-        NONE,
-        R("app0", "/a", a=1, b=2),
-    ]
+    observed = model(_trace(inherited, "asyncio"), flask_version)
+    if flask_version == V31:  # the copy shares the task's app context, the request's: its g
+        assert observed[3:] == [
+            R("app0", "/a", a=1),
+            NONE,
+            R("app0", "/a", a=1, b=2),
+            Observation.returned("/a"),
+        ]
+    else:  # the copy has its own g; the task writes on the request's
+        assert observed[3:] == [R("app0", "/a"), NONE, R("app0", "/a"), Observation.returned("/a")]
 
 
 def test_the_hand_over_ops_take_no_arguments():
@@ -194,27 +342,39 @@ def test_the_hand_over_ops_take_no_arguments():
 # ---- Flask against the model ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(
-    "example", [copied_in_other_workers, pytest.param(stream_in_other_workers, marks=needs_streams), misuse]
+#: The hand examples the installed Flask follows on every kind: its version's rules.
+FOLLOWED = (
+    [copied_32, stream_32, misuse_32]
+    if MERGED
+    else [copied_in_other_workers, pytest.param(stream_in_other_workers, marks=needs_streams), misuse]
 )
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # e.g. Flask 3.2's RequestContext alias
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("example", FOLLOWED)
 def test_flask_follows_the_rules_on_every_kind(example, kind):
     trace, _ = example(kind) if example is not misuse else misuse(kind, STREAMS_PUSH_WHEN_ITERATED)
     expected, observed = observe(trace, get_target("flask"), PATIENT)
-    assert observed == expected
+    assert first_divergence(expected, observed) is None, (expected, observed)
     handed = [obs for step, obs in zip(trace.steps, observed, strict=True) if step.op.name in HAND_OVER]
     assert any(isinstance(obs.value, str) for obs in handed)  # records were read, not just Nones
 
 
-def divergence_before_a_misused_pop(trace: Trace, target: Target, expected, observed) -> Divergence | None:
-    """The first divergence before the first pop the model calls misuse. Flask's
-    out-of-order pops are known to break its state (tests/test_flask.py), so comparing
-    stops there; traces without misuse are compared in full."""
-    end = next((i for i, want in enumerate(expected) if want == ANY_ERROR), len(expected))
+def unexplained_divergence(trace: Trace, target: Target, expected, observed) -> Divergence | None:
+    """The first divergence the installed Flask's known bugs do not explain. Before 3.2,
+    Flask's out-of-order pops are known to break its state (tests/test_flask.py), so
+    comparing stops at the first pop the model calls misuse; traces without misuse are
+    compared in full. From 3.2, pops follow the model, and a divergence the built-in
+    baseline knows (a stream iterated away from its context) ends the comparison."""
+    end = len(expected)
+    if not MERGED:
+        end = next((i for i, want in enumerate(expected) if want == ANY_ERROR), end)
     index = first_divergence(expected[:end], observed[:end])
     if index is None:
         return None
-    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), {})
+    divergence = Divergence(target.name, trace, index, tuple(expected), tuple(observed), {})
+    return None if MERGED and builtin_baseline().find(divergence) else divergence
 
 
 def handed_across(trace: Trace, observed) -> int:
@@ -250,8 +410,9 @@ def handed_first(trace: Trace) -> Trace:
 
 def conformance_run(target: Target, kind: str, examples: int = 300) -> list[int]:
     """Run the conformance property on ``target``: every drawn Flask op in generated
-    interleavings after main handed a request over; Flask must agree with the model up
-    to the first misused pop (:class:`DivergenceError`, shrunk, otherwise). Return, per
+    interleavings after main handed a request over; Flask must agree with the model but
+    for its known bugs (:func:`unexplained_divergence`; :class:`DivergenceError`, shrunk,
+    otherwise). Return, per
     trace, how many records reached another worker (:func:`handed_across`)."""
     across = []
 
@@ -259,7 +420,7 @@ def conformance_run(target: Target, kind: str, examples: int = 300) -> list[int]
     @given(traces([kind], ["flask"], allowed_ops=target.ops & DRAWN).map(handed_first))
     def conforms(trace):
         expected, observed = observe(trace, target, PATIENT)
-        divergence = divergence_before_a_misused_pop(trace, target, expected, observed)
+        divergence = unexplained_divergence(trace, target, expected, observed)
         if divergence is not None:
             raise DivergenceError(divergence)
         across.append(handed_across(trace, observed))
@@ -296,12 +457,21 @@ class PlainGeneratorWorld(FlaskWorld):
         return generator
 
 
+#: On Flask 3.2 a bare generator fails the way Flask's own stream iterated away from its
+#: context does (the same op and outcomes), which the baseline accepts: only the hand trace
+#: below tells them apart there.
+same_shape_as_flask_main = pytest.mark.skipif(
+    MERGED, reason="Flask 3.2's known stream divergence has the planted bug's shape"
+)
 #: Each planted bug, its op, and the kind it is hunted on (copies go to greenlets, as in
 #: Flask's own example with gevent.spawn; streams are iterated by a server's thread).
 PLANTED = [
     pytest.param(PlainCallWorld, "run_copied", "gevent", id="copy-gevent"),
-    pytest.param(PlainGeneratorWorld, "stream_next", "thread", id="stream-thread", marks=needs_streams),
-]
+    pytest.param(
+        PlainGeneratorWorld, "stream_next", "thread", id="stream-thread",
+        marks=[needs_streams, same_shape_as_flask_main],
+    ),
+]  # fmt: skip
 
 
 def planted(world, ops=DRAWN) -> Target:
@@ -312,12 +482,16 @@ def planted(world, ops=DRAWN) -> Target:
 
 def assert_dropped_context(divergence: Divergence, op: str) -> None:
     """Where the model expects the handed request's record, the bare call or generator
-    read the caller's contexts: no request (``RuntimeError``), or another request."""
+    read the caller's contexts: no request (``RuntimeError``), another request, or (Flask
+    3.2, where a copy has a new, empty ``g``) the request itself but with the caller's ``g``."""
     trace, index = divergence.trace, divergence.index
     expected, observed = divergence.expected[index], divergence.observed[index]
     assert trace.steps[index].op.name == op, divergence.table()
     assert expected.outcome == "returned" and str(expected).startswith("'app"), divergence.table()
-    assert observed == OUTSIDE or str(observed).split(" g{")[0] != str(expected).split(" g{")[0]
+    if observed == OUTSIDE or str(observed).split(" g{")[0] != str(expected).split(" g{")[0]:
+        return
+    assert MERGED and op == "run_copied" and str(expected).endswith(" g{}'"), divergence.table()
+    assert observed != expected
 
 
 @pytest.mark.slow
@@ -327,17 +501,18 @@ def test_the_conformance_property_catches_a_dropped_context(world, op, kind):
         conformance_run(planted(world), kind)
     divergence = caught.value.divergence
     assert_dropped_context(divergence, op)
-    # shrunk to main's hand-over and one step of another worker
-    assert len(divergence.trace.steps) == len(HANDED_FIRST) + 1, divergence.table()
-    assert divergence.observed[divergence.index] == OUTSIDE
+    # shrunk to main's hand-over and a step or two: a call in another worker, or in main
+    # after its request ended (on Flask 3.2, where a copy has its own g, also in the request)
+    assert len(divergence.trace.steps) <= len(HANDED_FIRST) + 2, divergence.table()
+    assert MERGED or divergence.observed[divergence.index] == OUTSIDE
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("world, op, kind", PLANTED)
 def test_fuzz_finds_a_dropped_context_and_shrinks_it(world, op, kind):
     """The CLI's fuzz loop, from scratch (no hand-over first): pops left out, since Flask's
-    own out-of-order pop bug would be found first."""
-    target = planted(world, DRAWN - {"pop_app", "pop_request"})
+    own out-of-order pop bug would be found first (on Flask 3.2, streams: its known one)."""
+    target = planted(world, DRAWN - {"pop_app", "pop_request"} - DIVERGING_STREAMS)
     result = fuzz(target, [kind], max_examples=1000, database=None, derandomize=True, step_timeout=PATIENT)
     assert result.verdict == "diverges", "the planted bug survived 1000 examples"
     assert_dropped_context(result.divergence, op)
@@ -359,13 +534,17 @@ def test_a_bare_stream_consumed_after_its_request_ended_sees_no_request():
 
 @pytest.mark.parametrize("kind", ["thread", "greenlet", "gevent", "asyncio"])
 def test_a_script_replays_the_hand_over_ops_with_flask_alone(tmp_path, kind):
-    """The README's out-of-order pop, after a request was copied and streamed to another
-    worker: the script runs the new ops with Flask alone, agrees with the model on them,
+    """The README's out-of-order pop (on Flask 3.2: a stream iterated in another worker),
+    after a request was copied and streamed to another worker (on Flask 3.2, streamed in
+    its own): the script runs the new ops with Flask alone, agrees with the model on them,
     and reproduces the divergence after them."""
     hand_over = [(0, "req", 1, "a"), (0, "set", "a", 1), (0, "copy"), (1, "run"), (0, "pop_req"), (1, "run")]
-    if STREAMS_PUSH_WHEN_ITERATED:
-        hand_over += [(0, "req", 2, "s"), (0, "open"), (0, "pop_req"), (1, "next"), (1, "next")]
     bug = [(0, "app", 0), (0, "req", 1, "b"), (0, "pop_app"), (0, "pop_req")]
+    if MERGED:
+        hand_over += [(0, "req", 2, "s"), (0, "open"), (0, "pop_req"), (0, "next"), (0, "next")]
+        bug = [(0, "req", 0, "b"), (0, "open"), (1, "next")]
+    elif STREAMS_PUSH_WHEN_ITERATED:
+        hand_over += [(0, "req", 2, "s"), (0, "open"), (0, "pop_req"), (1, "next"), (1, "next")]
     trace = _trace(hand_over + bug, kind)
     target = get_target("flask")
     divergence = find_divergence(trace, target, PATIENT)
@@ -376,6 +555,6 @@ def test_a_script_replays_the_hand_over_ops_with_flask_alone(tmp_path, kind):
     run = run_script(tmp_path, data)
     assert_reproduced(run, divergence)
     rows = [line for line in run.stdout.splitlines() if "copied()" in line or "next(stream)" in line]
-    assert len(rows) == (4 if STREAMS_PUSH_WHEN_ITERATED else 2), run.stdout
+    assert len(rows) == (5 if MERGED else 4 if STREAMS_PUSH_WHEN_ITERATED else 2), run.stdout
     # each agreed with the model (the only marked row is the last step's) and read a request
     assert all("observed 'app" in row for row in rows[:2]), run.stdout

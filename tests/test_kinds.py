@@ -16,7 +16,7 @@ from harness.model import FRESH, INHERIT
 from harness.targets import all_targets, get_target
 from harness.trace import WORKER_KINDS
 
-from .test_flask_propagation import OLD_FLASK_STREAMS
+from .test_flask_propagation import DIVERGING_STREAMS
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_verdict(name, kind, verdict):
         pytest.importorskip("asgiref", reason="asgiref is an optional extra: pip install '.[asgiref]'")
     target = get_target(name)
     if name == "flask":
-        target = replace(target, ops=target.ops - {"pop_app", "pop_request"} - OLD_FLASK_STREAMS)
+        target = replace(target, ops=target.ops - {"pop_app", "pop_request"} - DIVERGING_STREAMS)
     # a smoke check per cell (160 of them): a conforming cell replays 40 traces; the deep
     # search is the fuzz job's (README: In CI)
     result = fuzz(
