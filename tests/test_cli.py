@@ -36,6 +36,7 @@ def test_fuzz_finds_and_reports_the_seed_greenlet_bug(tmp_path):
         "--max-examples",
         "500",
         "--no-database",
+        "--no-retention",  # the sharing itself (with the check, the kept value shows first)
         cwd=tmp_path,
     )
     assert run.returncode == 1, run.stderr

@@ -13,9 +13,9 @@ MODULE = "tests.fixtures.user_targets"
 
 def test_local_like_is_detected_and_its_leaks_found():
     target = get_target(f"{MODULE}:DictLocal")
-    assert target.families == ("local",) and target.ops == {"set", "get", "delete"}
+    assert target.families == ("local",) and target.ops == {"set", "get", "delete", "drop", "new"}
     for kind in ("greenlet", "thread"):  # shared by greenlets; leaked to a reused thread ident
-        found = fuzz(target, [kind], max_examples=500, database=None, derandomize=True)
+        found = fuzz(target, [kind], max_examples=500, database=None, derandomize=True, retention=False)
         assert found.verdict == "diverges" and len(found.divergence.trace.steps) == 2
         assert {found.divergence.trace.workers[s.worker] for s in found.divergence.trace.steps} >= {kind}
 
@@ -23,7 +23,7 @@ def test_local_like_is_detected_and_its_leaks_found():
 def test_stack_like_factory_function_is_detected():
     target = get_target(f"{MODULE}:make_stack")
     assert target.families == ("stack",)
-    found = fuzz(target, ["thread"], max_examples=500, database=None, derandomize=True)
+    found = fuzz(target, ["thread"], max_examples=500, database=None, derandomize=True, retention=False)
     assert found.verdict == "diverges" and len(found.divergence.trace.steps) == 2
 
 
