@@ -308,18 +308,27 @@ def _parser() -> argparse.ArgumentParser:
         "bench", help="measure throughput, overhead, scaling, time to failure; write reports/bench.html"
     )
     bench.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds, noisy numbers"
+        "--quick", action="store_true", help="tiny sizes: a smoke run of about a minute, noisy numbers"
     )
     bench.add_argument(
         "--sections",
         help=f"comma-separated subset of: {', '.join(SECTIONS)}, or all"
         f" (default: all but {', '.join(name for name in SECTIONS if name not in DEFAULT_SECTIONS)})",
     )
+    sizes = BenchConfig()
     bench.add_argument(
-        "--seeds", type=_positive_int, metavar="N", help="seeds per bug in the time-to-failure sections"
+        "--seeds",
+        type=_positive_int,
+        metavar="N",
+        help="seeds per bug in the time-to-failure sections"
+        f" (default: {sizes.mutant_seeds} in mutants, {sizes.ttf_seeds} in ttf; fewer with --quick)",
     )
     bench.add_argument(
-        "--budget", type=_positive_int, metavar="N", help="examples per seed in the time-to-failure sections"
+        "--budget",
+        type=_positive_int,
+        metavar="N",
+        help="examples per seed in the time-to-failure sections"
+        f" (default: {sizes.ttf_budget}; fewer with --quick)",
     )
     bench.add_argument(
         "--jobs",
