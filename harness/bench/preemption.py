@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bench.timing import interleaved, per_round, seconds_for, spread
+from harness.bench.timing import STEP_TIMEOUT, interleaved, per_round, seconds_for, spread
 from harness.bench.traces import synthetic_trace
-from harness.fuzzer import fuzz
+from harness.fuzzer import FuzzResult, fuzz
 from harness.generation import Generation
 from harness.runners import run_trace
 from harness.targets import get_target
@@ -18,18 +18,27 @@ GOAL = 3.0
 KIND = "thread"
 
 
-def _fuzz_seconds(examples: int, preempt: bool) -> float:
+def _fuzz_seconds(examples: int, preempt: bool, diverged: list[str]) -> float:
+    """One fuzz run's wall seconds; a divergence (its timing then includes shrinking) is
+    appended to ``diverged``."""
+    results: list[FuzzResult] = []
     # The same seed both ways: the same draws, except that "on" may add pauses.
-    return seconds_for(
-        lambda: fuzz(
-            get_target("werkzeug-stack"),
-            [KIND],
-            max_examples=examples,
-            generation=Generation(preempt=preempt),
-            database=None,
-            seed=0,
+    seconds = seconds_for(
+        lambda: results.append(
+            fuzz(
+                get_target("werkzeug-stack"),
+                [KIND],
+                max_examples=examples,
+                generation=Generation(preempt=preempt),
+                database=None,
+                step_timeout=STEP_TIMEOUT,
+                seed=0,
+            )
         )
     )
+    if results[0].divergence is not None:
+        diverged.append(f"preempt={preempt}: {results[0].divergence.kind()}")
+    return seconds
 
 
 def measure_preemption(examples: int, steps: int, rounds: int, say) -> dict[str, Any]:
@@ -47,9 +56,14 @@ def measure_preemption(examples: int, steps: int, rounds: int, say) -> dict[str,
     target = get_target("werkzeug")  # synthetic traces use a Local and a LocalStack
     plain = synthetic_trace(KIND, workers=2, steps=steps, seed=1, only_worker=1)
     paused = synthetic_trace(KIND, workers=2, steps=steps, seed=1, only_worker=1, pause=1)
-    _fuzz_seconds(examples, True)  # warm-up: imports, strategy caches, the tracing backend
+    diverged: list[str] = []
+    _fuzz_seconds(examples, True, diverged)  # warm-up: imports, strategy caches, the tracing backend
     fuzz_s = interleaved(
-        {"off": lambda: _fuzz_seconds(examples, False), "on": lambda: _fuzz_seconds(examples, True)}, rounds
+        {
+            "off": lambda: _fuzz_seconds(examples, False, diverged),
+            "on": lambda: _fuzz_seconds(examples, True, diverged),
+        },
+        rounds,
     )
     replay_s = interleaved(
         {
@@ -72,7 +86,11 @@ def measure_preemption(examples: int, steps: int, rounds: int, say) -> dict[str,
         "off_us_per_op": spread([s / steps * 1e6 for s in replay_s["off"]]),
         "on_us_per_op": spread([s / steps * 1e6 for s in replay_s["on"]]),
         "replay_ratio": spread(per_round(replay_s["on"], replay_s["off"], lambda on, off: on / off)),
+        # werkzeug conforms: a run that diverged (a hang under extreme load?) timed its shrinking too
+        "diverged": [str(d) for d in diverged],
     }
+    for divergence in diverged:
+        say(f"preemption: a run diverged, its time includes shrinking: {divergence}")
     off_rate, on_rate = result["off_per_s"]["median"], result["on_per_s"]["median"]
     say(
         f"preemption {KIND}: off {off_rate:.0f} ex/s, on {on_rate:.0f} ex/s:"

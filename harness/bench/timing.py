@@ -6,6 +6,11 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+#: The watchdog's step timeout in the benchmark's fuzz runs. None of their targets hangs;
+#: on a loaded machine, a step that runs a full collection can take over the default
+#: second, and a false hang would end the run early and time its shrinking instead.
+STEP_TIMEOUT = 30.0
+
 
 def best_of(repeats: int, measure: Callable[[], float]) -> float:
     """The smallest of ``repeats`` measurements: the least disturbed by other load."""

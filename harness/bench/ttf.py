@@ -13,6 +13,7 @@ from importlib.metadata import version
 from typing import Any
 
 from harness import interrupt
+from harness.bench.timing import STEP_TIMEOUT
 from harness.fuzzer import FuzzProgress, fuzz
 from harness.generation import Generation
 from harness.inhouse.mutants import MUTANTS
@@ -93,6 +94,7 @@ def first_failure(subject: Subject, generation: Generation, seed: int, budget: i
             max_examples=budget,
             generation=generation,
             database=None,
+            step_timeout=STEP_TIMEOUT,
             seed=seed,
             retention=subject.retention,
             progress=progress,
