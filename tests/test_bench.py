@@ -205,6 +205,7 @@ def test_quick_bench_measures_every_section_and_writes_json_and_html(tmp_path):
         section = results[name]
         assert section["cost_ratio"]["min"] > 0 and section["off_per_s"]["median"] > 0, section
         assert section["met"] == (section["cost_ratio"]["median"] <= section["goal"])
+        assert section["diverged"] == []  # werkzeug conforms: no run timed a shrink
     assert results["preemption"]["on_us_per_op"]["min"] > 0
     mutants = results["mutants"]["variants"]["swarm+guide"]["rows"]
     assert [row["subject"] for row in mutants] == [mutant_name(cls) for cls in MUTANTS]
@@ -214,6 +215,7 @@ def test_quick_bench_measures_every_section_and_writes_json_and_html(tmp_path):
     html = (tmp_path / "out" / "bench.html").read_text()
     for anchor in ('id="throughput"', 'id="switching"', 'id="preemption"', 'id="retention"', 'id="mutants"'):
         assert anchor in html
+    assert "&gt; 3</td>" in html or all(row["found"] for row in mutants)  # beyond the budget, escaped once
     for line in ("throughput greenlet: floor", "preemption thread: off", "retention: off", "mutants: "):
         assert line in run.stdout  # progress, section by section
 
