@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import environment, interrupt, report
 from harness.baseline import builtin_paths, load_baseline
-from harness.bench import SECTIONS, BenchConfig, run_benchmarks
+from harness.bench import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
 from harness.compare import first_divergence, format_table
 from harness.database import open_database
@@ -314,9 +314,34 @@ def _parser() -> argparse.ArgumentParser:
         "bench", help="measure throughput, overhead, scaling, time to failure; write reports/bench.html"
     )
     bench.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds, noisy numbers"
+        "--quick", action="store_true", help="tiny sizes: a smoke run of about a minute, noisy numbers"
     )
-    bench.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)} (default: all)")
+    bench.add_argument(
+        "--sections",
+        help=f"comma-separated subset of: {', '.join(SECTIONS)}, or all"
+        f" (default: all but {', '.join(name for name in SECTIONS if name not in DEFAULT_SECTIONS)})",
+    )
+    sizes = BenchConfig()
+    bench.add_argument(
+        "--seeds",
+        type=_positive_int,
+        metavar="N",
+        help="seeds per bug in the time-to-failure sections"
+        f" (default: {sizes.mutant_seeds} in mutants, {sizes.ttf_seeds} in ttf; fewer with --quick)",
+    )
+    bench.add_argument(
+        "--budget",
+        type=_positive_int,
+        metavar="N",
+        help="examples per seed in the time-to-failure sections"
+        f" (default: {sizes.ttf_budget}; fewer with --quick)",
+    )
+    bench.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes for the time-to-failure sections (default 1; seconds then compete for cores)",
+    )
     bench.add_argument("--reports", default="reports", help="where bench.json and bench.html go")
 
     rebuild = command("report", help="rebuild index.html from the JSON results on disk")
@@ -761,9 +786,15 @@ def _selftest(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    sections = _split(args.sections, SECTIONS, "benchmark section") if args.sections else SECTIONS
+    sections = _split(args.sections, SECTIONS, "benchmark section") if args.sections else DEFAULT_SECTIONS
     directory = report.prepare_directory(args.reports)
     config = BenchConfig.quick() if args.quick else BenchConfig()
+    if args.seeds is not None:
+        config = replace(config, mutant_seeds=args.seeds, ttf_seeds=args.seeds)
+    if args.budget is not None:
+        config = replace(config, mutant_budget=args.budget, ttf_budget=args.budget)
+    if args.jobs is not None:
+        config = replace(config, jobs=args.jobs)
 
     def say(line: str) -> None:
         interrupt.stop_if_interrupted()

@@ -1,7 +1,8 @@
 """The benchmark suite (``python -m harness bench``): throughput against the generation
-floor, runner overhead against raw switches, scaling, mutant time-to-failure, and the
+floor, runner overhead against raw switches, the cost of preemption and of the retention
+oracle, scaling, time to failure of planted bugs per generation variant, and the
 pytest-xdist speed-up, all measured in one run and reported as ratios."""
 
-from harness.bench.suite import SECTIONS, BenchConfig, run_benchmarks
+from harness.bench.suite import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_benchmarks
 
-__all__ = ["SECTIONS", "BenchConfig", "run_benchmarks"]
+__all__ = ["DEFAULT_SECTIONS", "SECTIONS", "BenchConfig", "run_benchmarks"]

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,11 @@ def _why(done: subprocess.CompletedProcess) -> str:
     return "; ".join(parts) or "no output"
 
 
-def measure_parallel(root: Path, say) -> dict[str, Any]:
-    """Wall time of the property suite (Hypothesis profile ``ci``) under ``pytest -n 0``
-    and ``-n 2`` (run from
-    ``root``, a checkout); skipped, with the reason, when the tests are not there."""
-    files = [root / name for name in PROPERTY_SUITE]
+def measure_parallel(root: Path, say, suite: Sequence[str] = PROPERTY_SUITE) -> dict[str, Any]:
+    """Wall time of the test files ``suite`` (default: the property suite; Hypothesis
+    profile ``ci``) under ``pytest -n 0`` and ``-n 2`` (run from ``root``, a checkout);
+    skipped, with the reason, when the tests are not there or fail."""
+    files = [root / name for name in suite]
     missing = [str(path) for path in files if not path.exists()]
     if missing:
         say(f"parallel: skipped, no test suite here ({missing[0]} is missing)")
@@ -54,7 +55,7 @@ def measure_parallel(root: Path, say) -> dict[str, Any]:
             "no:cacheprovider",
             "-n",
             str(workers),
-            *PROPERTY_SUITE,
+            *suite,
         ]
         started = time.perf_counter()
         done = run_process(
@@ -67,7 +68,7 @@ def measure_parallel(root: Path, say) -> dict[str, Any]:
             return {"skipped": reason}
         say(f"parallel: pytest -n {workers}: {times[workers]:.1f}s")
     return {
-        "suite": list(PROPERTY_SUITE),
+        "suite": list(suite),
         "serial_s": times[0],
         "n2_s": times[2],
         "speedup": times[0] / times[2],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bench.timing import best_of, seconds_for
+from harness.bench.timing import STEP_TIMEOUT, best_of, seconds_for
 from harness.fuzzer import fuzz
 from harness.shared import fuzz_shared
 from harness.targets import get_target
@@ -25,6 +25,7 @@ def _run(kind: str, examples: int, dry_run: bool) -> tuple[float, float]:
             [kind],
             max_examples=examples,
             database=None,
+            step_timeout=STEP_TIMEOUT,
             seed=0,
             dry_run=dry_run,
             progress=states.append,
@@ -79,12 +80,17 @@ def measure_sharing(examples: int, repeats: int, say) -> dict[str, Any]:
 
     def separate() -> float:
         return seconds_for(
-            lambda: [fuzz(t, ["greenlet"], max_examples=examples, database=None, seed=0) for t in targets]
+            lambda: [
+                fuzz(t, ["greenlet"], max_examples=examples, database=None, step_timeout=STEP_TIMEOUT, seed=0)
+                for t in targets
+            ]
         )
 
     def shared() -> float:
         return seconds_for(
-            lambda: fuzz_shared(targets, ["greenlet"], max_examples=examples, database=None, seed=0)
+            lambda: fuzz_shared(
+                targets, ["greenlet"], max_examples=examples, database=None, step_timeout=STEP_TIMEOUT, seed=0
+            )
         )
 
     separate_s, shared_s = best_of(repeats, separate), best_of(repeats, shared)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+#: The watchdog's step timeout in the benchmark's fuzz runs. None of their targets hangs;
+#: on a loaded machine, a step that runs a full collection can take over the default
+#: second, and a false hang would end the run early and time its shrinking instead.
+STEP_TIMEOUT = 30.0
 
 
 def best_of(repeats: int, measure: Callable[[], float]) -> float:
@@ -17,6 +22,32 @@ def seconds_for(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+def interleaved(measures: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Run every measure once per round, ``rounds`` times, rotating which goes first, and
+    return each measure's values in round order: value ``i`` of every measure comes from the
+    same round, so a ratio or difference taken per round compares runs made side by side
+    (load that drifts between rounds hits both alike)."""
+    names = list(measures)
+    values: dict[str, list[float]] = {name: [0.0] * rounds for name in names}
+    for i in range(rounds):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            values[name][i] = measures[name]()
+    return values
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """The median of ``values`` and their range (``min``, ``max``): how far one run can be off."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def per_round(
+    first: Sequence[float], second: Sequence[float], combine: Callable[[float, float], float]
+) -> list[float]:
+    """``combine(a, b)`` for the values of each round (a ratio, a difference, ...)."""
+    return [combine(a, b) for a, b in zip(first, second, strict=True)]
 
 
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float]:

@@ -20,18 +20,30 @@ def _random_op(rng: random.Random) -> Op:
     return Op(name, obj, None, rng.randrange(3) if name == "push" else None)
 
 
-def synthetic_trace(kind: str, workers: int, steps: int, seed: int, only_worker: int | None = None) -> Trace:
+def synthetic_trace(
+    kind: str,
+    workers: int,
+    steps: int,
+    seed: int,
+    only_worker: int | None = None,
+    pause: int | None = None,
+) -> Trace:
     """A trace with ``workers`` workers (main plus ``workers - 1`` of ``kind``) and
     ``steps`` random Local/LocalStack ops, shared equally between the workers in a
-    shuffled order; with ``only_worker``, every step is that worker's."""
+    shuffled order; with ``only_worker``, every step is that worker's. With ``pause``
+    (thread-backed kinds), every op of a worker other than main pauses after that many
+    line events and is resumed at once (two steps per op: the same ops as without)."""
     rng = random.Random(seed)
     if only_worker is not None:
         schedule = [only_worker] * steps
     else:
         schedule = [i % workers for i in range(steps)]
         rng.shuffle(schedule)
-    return Trace(
-        workers=(MAIN,) + (kind,) * (workers - 1),
-        objects=_OBJECTS,
-        steps=tuple(Step(worker, _random_op(rng)) for worker in schedule),
-    )
+    entries: list[Step] = []
+    for worker in schedule:
+        op = _random_op(rng)
+        if pause is None or worker == 0:
+            entries.append(Step(worker, op))
+        else:
+            entries += [Step(worker, op, pause=pause), Step(worker, resume=True)]
+    return Trace(workers=(MAIN,) + (kind,) * (workers - 1), objects=_OBJECTS, steps=tuple(entries))
