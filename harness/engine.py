@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from harness.compare import Divergence, DivergenceError, first_divergence
 from harness.minimize import minimize, rebuild
-from harness.model import expected_observations
 from harness.retention import retention_plan
 from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
 from harness.targets.base import Target
@@ -26,7 +25,7 @@ def observe(
     With ``retention`` (the default), the values the model says nobody holds any more are
     checked to be collectable at each checkpoint (see :mod:`harness.retention`): a step
     where one is still alive observes ``retained``."""
-    expected = expected_observations(trace, target.contracts)
+    expected = target.expected(trace, step_timeout)
     plan = retention_plan(trace, target.contracts) if retention else None
     return expected, run_trace(trace, target, step_timeout, isolate=isolate, plan=plan)
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from harness.baseline import Baseline, known_reason
 from harness.compare import Divergence
@@ -61,6 +62,7 @@ from harness.explore_jobs import can_fork, run_jobs
 from harness.fuzzer import FuzzProgress, FuzzResult, checked_kinds
 from harness.interrupt import stop_if_interrupted
 from harness.kinds import ASGIREF_KINDS, MAIN, PREEMPTIBLE_KINDS, WORKER_KINDS, can_spawn, spawnable_by_main
+from harness.ops import user_family
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.targets.base import Target
 from harness.trace import (
@@ -134,6 +136,19 @@ class _Enumerator:
         self.ops = [tuple(n for n in OPS_BY_FAMILY[family] if n in target.ops) for family in self.families]
         if not any(self.ops):
             raise InvalidArgument(f"target {target.name!r} has no op to explore")
+        #: Per user-defined family's operation, every argument it takes (not renamed: a
+        #: user's arguments are data, not labels).
+        self.arguments: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for family in self.families:
+            user = user_family(family)
+            for operation in user.operations if user is not None else ():
+                arguments = operation.enumerated()
+                if arguments is None:
+                    raise InvalidArgument(
+                        f"operation {operation.name!r} of family {family!r} draws its argument from a"
+                        " strategy; explore enumerates arguments: give Operation(args=[...]) a list"
+                    )
+                self.arguments[family, operation.name] = arguments
 
     def traces(self) -> Iterator[Trace]:
         start = _Prefix(used_objects=(0,) * len(self.families))
@@ -220,6 +235,10 @@ class _Enumerator:
 
     def _arguments(self, prefix: _Prefix, family: str, name: str, obj: int) -> Iterator[tuple[Op, _Prefix]]:
         """Every op ``name`` on ``obj``, with a name, value or app of those in use or the next new one."""
+        if (family, name) in self.arguments:  # a user-defined family's operation: each argument
+            for argument in self.arguments[family, name]:
+                yield Op(name, obj, None, argument), prefix
+            return
         if name in _WITH_NAME or (name == "proxy" and family == "local"):
             attrs = [
                 (_NAMES[i], {"names": max(prefix.names, i + 1)}) for i in range(min(prefix.names + 1, 26))

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from harness.kinds import MAIN, spawnable_by_main
+from harness.ops import user_family
 from harness.trace import InvalidTrace, Step, Trace
 
 StillFails = Callable[[Trace], bool]
@@ -333,7 +334,9 @@ def distinct_values(trace: Trace) -> Trace:
     """The trace with every written value different: 0, 1, 2... in order of the writes."""
     counter = iter(range(len(trace.steps)))
     steps = tuple(
-        replace(s, op=replace(s.op, value=next(counter))) if s.op is not None and s.op.name in _WRITTEN else s
+        replace(s, op=replace(s.op, value=next(counter)))
+        if s.op is not None and s.op.name in _WRITTEN and user_family(trace.objects[s.op.obj]) is None
+        else s
         for s in trace.steps
     )
     return replace(trace, steps=steps)
@@ -366,6 +369,10 @@ def canonicalize(trace: Trace) -> Trace:
             if op.attr is None or op.name in _CHOICE_ATTR
             else attrs.setdefault(op.attr, "abcdefghijklmnopqrstuvwxyz"[len(attrs) % 26])
         )
-        value = op.value if op.value is None else values.setdefault(op.value, len(values))
+        value = (
+            op.value
+            if op.value is None or user_family(trace.objects[op.obj]) is not None  # a user's argument
+            else values.setdefault(op.value, len(values))
+        )
         steps.append(replace(step, op=replace(op, obj=objects[op.obj], attr=attr, value=value)))
     return replace(trace, steps=tuple(steps))

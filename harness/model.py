@@ -35,6 +35,7 @@ from typing import Any
 from harness.dispatch_model import SUSPENDABLE_KINDS, DispatchState
 from harness.flask_model import FlaskState
 from harness.kinds import POOL_OF, WAITED_KINDS
+from harness.ops import user_family
 from harness.trace import PAUSED, Observation, Op, Trace
 
 FRESH = "fresh"
@@ -111,7 +112,7 @@ class _Model:
         self.trace = trace
         self.contracts = contracts
         self.tag = tag
-        self._blank = [_EMPTY[family]() for family in trace.objects]
+        self._blank = [blank_state(family) for family in trace.objects]
         self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
         #: Paused workers: the op they paused in and the step it started at.
         self.paused: dict[int, tuple[Op, int]] = {}
@@ -228,12 +229,34 @@ class _Model:
                     self.orphans.setdefault(paused, self.states[paused][op.obj])
             left = [state for states in self.pool_left.values() for state, _ in states if state is not None]
             for state in [*self.states.values(), *left]:
-                state[op.obj] = _EMPTY[self.trace.objects[op.obj]]()
+                state[op.obj] = blank_state(self.trace.objects[op.obj])
             return _NONE
         value = Tagged(op.value, started) if self.tag and op.name in ("set", "push") else op.value
-        if worker in self.orphans:  # an op resumed after its object was dropped or replaced
-            return apply_op(self.orphans.pop(worker), op, value)
-        return apply_op(self.states[worker][op.obj], op, value)
+        state = self.orphans.pop(worker) if worker in self.orphans else self.states[worker][op.obj]
+        family = user_family(self.trace.objects[op.obj])
+        if family is not None:
+            return expect_user_op(family, state, op)
+        return apply_op(state, op, value)
+
+
+def blank_state(family: str) -> Any:
+    """One worker's state of a new object of ``family`` when it starts fresh."""
+    user = user_family(family)
+    return _EMPTY[family]() if user is None else user.fresh_state()
+
+
+def expect_user_op(family: Any, state: Any, op: Op) -> Observation:
+    """What a correct object of a user-defined ``family`` observes for ``op`` given one
+    worker's ``state``: the family's model's result, or the type of what it raises. A
+    family checked against a reference implementation has no model: its expected
+    observations come from the reference (:meth:`harness.targets.base.Target.expected`),
+    and this placeholder only keeps the model's bookkeeping going."""
+    if family.reference is not None:
+        return _NONE
+    try:
+        return Observation.returned(family.expect(state, op))
+    except Exception as exc:  # the model raises what a correct object raises
+        return Observation.raised(exc)
 
 
 class Tagged(int):

@@ -34,14 +34,34 @@ DISPATCH_OPS = ("request_begin", "request_end")
 #: ``request_begin``'s ``attr``: which app (the ``admin`` one is mounted under ``/admin``).
 DISPATCH_MOUNTS = ("site", "admin")
 OPS_BY_FAMILY = {"local": LOCAL_OPS, "stack": STACK_OPS, "flask": FLASK_OPS, "dispatch": DISPATCH_OPS}
+#: The built-in families. User-defined ones (:mod:`harness.families`) join OPS_BY_FAMILY,
+#: USER_FAMILIES and PAUSABLE_FAMILIES when they are made.
 FAMILIES = tuple(OPS_BY_FAMILY)
+#: User-defined families by name (:class:`harness.families.Family` objects).
+USER_FAMILIES: dict[str, Any] = {}
 #: Families whose objects share process-global state (Flask's context variables): a
 #: trace has at most one object of each.
 SINGLETON_FAMILIES = frozenset({"flask", "dispatch"})
 #: Families whose ops may pause inside (the others stop at checkpoints of their own).
-PAUSABLE_FAMILIES = frozenset({"local", "stack"})
+PAUSABLE_FAMILIES = {"local", "stack"}
 #: The largest line-event count a pause may name.
 MAX_PAUSE = 10_000
+
+
+def register_family(family: Any) -> None:
+    """Make a user-defined family's traces valid: its name and op names join the tables
+    above (a family made again under the same name replaces the earlier one). Raise
+    :class:`InvalidArgument` for the name of a built-in family."""
+    if family.name in FAMILIES:
+        raise InvalidArgument(f"family name {family.name!r} is built in; choose another")
+    USER_FAMILIES[family.name] = family
+    OPS_BY_FAMILY[family.name] = family.op_names
+    PAUSABLE_FAMILIES.add(family.name)
+
+
+def user_family(name: str) -> Any:
+    """The user-defined family called ``name``, or ``None`` for a built-in family."""
+    return USER_FAMILIES.get(name)
 
 
 def dispatch_url(mount: str | None, token: int | None) -> str:
@@ -108,7 +128,13 @@ class Op:
         unknown = set(data) - {"op", "obj", "attr", "value"}
         if unknown:
             raise InvalidTrace(f"op {short_repr(data['op'])} has unknown fields {sorted(unknown)}")
-        return cls(data["op"], data.get("obj"), data.get("attr"), data.get("value"))
+        value = data.get("value")
+        if isinstance(value, list):  # a user family's argument: stored frozen (lists as tuples)
+            try:
+                value = frozen_argument(value, f"op {short_repr(data['op'])}")
+            except InvalidArgument as exc:
+                raise InvalidTrace(str(exc)) from None
+        return cls(data["op"], data.get("obj"), data.get("attr"), value)
 
 
 _OP_TEXT = {
@@ -178,6 +204,26 @@ class Step:
             raise InvalidTrace(f"a step has unknown fields {sorted(unknown)}")
         op = Op.from_dict(data["op"]) if "op" in data else None
         return cls(data.get("worker"), op, data.get("pause"), data.get("spawn"), data.get("resume", False))
+
+
+def frozen_argument(value: Any, where: str = "an argument") -> Any:
+    """``value`` as a trace stores it: JSON data with lists made tuples (so an op stays
+    hashable and equal to itself after a JSON round trip). Raise :class:`InvalidArgument`
+    for anything JSON cannot hold."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidArgument(f"{where}: {value!r} cannot be stored in a JSON trace")
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen_argument(item, where) for item in value)
+    raise InvalidArgument(
+        f"{where}: {type(value).__name__} values cannot be stored in a trace;"
+        " draw JSON data (None, bool, int, float, str, lists of them)"
+    )
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

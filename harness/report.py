@@ -105,8 +105,9 @@ def divergence_id(divergence: Divergence) -> str:
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
     """The shell command that replays ``divergence`` from its saved trace (quoted for a POSIX shell)."""
     words = ["python", "-m", "harness", "replay", str(trace_path), "--target", divergence.target]
-    if ":" in divergence.target:
-        words += ["--family", divergence.trace.objects[0]]
+    family = divergence.trace.objects[0]
+    if ":" in divergence.target and family in ("local", "stack"):  # a module:factory target's family
+        words += ["--family", family]
     return shlex.join(words)
 
 
@@ -235,9 +236,9 @@ def _active_cell(divergence: Divergence, index: int) -> dict[str, Any]:
     if step.spawn is not None:
         text = f"spawn {trace.worker_label(step.spawn)}"
     elif step.resume:
-        text = f"resume {trace.resumed_op(index)}"
+        text = f"resume {trace.op_text(trace.resumed_op(index))}"
     else:
-        text = str(step.op)
+        text = trace.op_text(step.op)
     return {
         "state": "active",
         "text": text,

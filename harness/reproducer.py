@@ -178,8 +178,9 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
 
     A target whose factory another process cannot import (see :mod:`harness.importable`)
     gets a script that says so and exits 2. A dispatch trace needs the harness's
-    checkpoints to stop requests mid-view, so its script replays the embedded trace
-    through the harness instead."""
+    checkpoints to stop requests mid-view, and a user-defined family's operations and oracle
+    live in the family's module, which uses the harness: their scripts replay the embedded
+    trace through the harness instead."""
     trace = divergence.trace
     observed = divergence.observed
     recorded = str(observed[divergence.index]) if divergence.index < len(observed) else "(not run)"
@@ -189,7 +190,7 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
         "filename": filename,
         "recorded": recorded,
     }
-    if "dispatch" in trace.objects:
+    if "dispatch" in trace.objects or target.family is not None:
         return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
     if divergence.index < len(observed) and observed[divergence.index].outcome == "retained":
         return _TEMPLATES.get_template("reproducer_unavailable.py.j2").render(

@@ -47,6 +47,7 @@ from harness.ops import (
     Step,
     dispatch_url,
     short_repr,
+    user_family,
 )
 from harness.trace_rules import validate
 
@@ -152,10 +153,15 @@ class Trace:
         if step.spawn is not None:
             text = f"spawn {self.worker_label(step.spawn)}"
         elif step.resume:
-            text = f"resume {self.resumed_op(index)}"
+            text = f"resume {self.op_text(self.resumed_op(index))}"
         else:
-            text = str(step.op)
+            text = self.op_text(step.op)
         return text if step.pause is None else f"{text}  [pause @{step.pause}]"
+
+    def op_text(self, op: Op) -> str:
+        """How a reader sees ``op``: as its user-defined family writes it, else ``str(op)``."""
+        family = user_family(self.objects[op.obj])
+        return str(op) if family is None else family.describe(op)
 
     def worker_label(self, worker: int) -> str:
         """A short human label, e.g. ``w2 (greenlet)``."""

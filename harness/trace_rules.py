@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import InvalidArgument
 from harness.kinds import (
     MAIN,
     PREEMPTIBLE_KINDS,
@@ -29,16 +30,17 @@ from harness.kinds import (
 )
 from harness.ops import (
     DISPATCH_MOUNTS,
-    FAMILIES,
     FLASK_APPS,
     LIFECYCLE_OPS,
     MAX_PAUSE,
     OPS_BY_FAMILY,
     PAUSABLE_FAMILIES,
     SINGLETON_FAMILIES,
+    USER_FAMILIES,
     InvalidTrace,
     Op,
     Step,
+    frozen_argument,
     short_repr,
 )
 
@@ -95,7 +97,11 @@ def _validate_objects(objects: Any) -> None:
         raise InvalidTrace("objects must be a list of family names")
     for family in objects:
         if not isinstance(family, str) or family not in OPS_BY_FAMILY:
-            raise InvalidTrace(f"unknown object family {short_repr(family)} (expected one of {FAMILIES})")
+            raise InvalidTrace(
+                f"unknown object family {short_repr(family)} (expected one of {', '.join(OPS_BY_FAMILY)};"
+                " a user-defined family is known once the module defining it is imported, as"
+                " --target module:NAME does)"
+            )
         if family in SINGLETON_FAMILIES and objects.count(family) > 1:
             raise InvalidTrace(f"a trace has at most one {family!r} object (they share global state)")
 
@@ -231,6 +237,10 @@ class _Walk:
         family = objects[op.obj]
         if op.name not in OPS_BY_FAMILY[family]:
             raise InvalidTrace(f"{where}: op {short_repr(op.name)} does not apply to a {family}")
+        if family in USER_FAMILIES:
+            self._check_user_op(op, where)
+            self._check_lifecycle(op, where)
+            return
         needs_attr = op.name in _OPS_WITH_ATTR or (op.name == "proxy" and family == "local")
         if (op.attr is not None) != needs_attr or (
             op.attr is not None and not (isinstance(op.attr, str) and op.attr.isidentifier())
@@ -246,6 +256,22 @@ class _Walk:
             )
         if op.name in _OPS_WITH_APP and not 0 <= op.value < FLASK_APPS:
             raise InvalidTrace(f"{where}: op {op.name!r} names no app {op.value!r} (apps 0-{FLASK_APPS - 1})")
+        self._check_lifecycle(op, where)
+
+    @staticmethod
+    def _check_user_op(op: Op, where: str) -> None:
+        """A user-defined family's op: no attribute; its argument (``value``) is JSON data."""
+        if op.attr is not None:
+            raise InvalidTrace(f"{where}: op {op.name!r} has a bad attribute name {short_repr(op.attr)}")
+        try:
+            if op.value != frozen_argument(op.value):
+                raise InvalidArgument("not frozen")
+        except InvalidArgument:
+            raise InvalidTrace(f"{where}: op {op.name!r} has a bad argument {short_repr(op.value)}") from None
+        if op.name in LIFECYCLE_OPS and op.value is not None:
+            raise InvalidTrace(f"{where}: op {op.name!r} takes no argument")
+
+    def _check_lifecycle(self, op: Op, where: str) -> None:
         if op.name == "new":
             self.dropped.discard(op.obj)
         elif op.obj in self.dropped:

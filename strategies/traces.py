@@ -27,11 +27,12 @@ from hypothesis import strategies as st
 
 from harness.errors import InvalidArgument
 from harness.kinds import ASGIREF_KINDS, PREEMPTIBLE_KINDS, WORKER_KINDS
+from harness.ops import user_family
 from harness.trace import (
     DEFAULT_KINDS,
     DISPATCH_MOUNTS,
-    FAMILIES,
     FLASK_APPS,
+    LIFECYCLE_OPS,
     OPS_BY_FAMILY,
     PAUSABLE_FAMILIES,
     SINGLETON_FAMILIES,
@@ -66,7 +67,13 @@ def ops(
         indices = st.sampled_from([i for i, f in enumerate(objects) if f == family][:per_family])
         for name in OPS_BY_FAMILY[family]:
             if (name in allowed) if allowed is not None else name not in _OPT_IN_OPS:
-                strategies.append(_op(name, family, indices, st.sampled_from(attrs), values))
+                user = user_family(family)
+                if user is not None and name not in LIFECYCLE_OPS:  # its argument from its strategy
+                    strategies.append(
+                        st.builds(Op, st.just(name), indices, st.none(), user.by_name[name].arguments())
+                    )
+                else:
+                    strategies.append(_op(name, family, indices, st.sampled_from(attrs), values))
     if not strategies:
         raise InvalidArgument("no op left to generate: the target supports none of these families' ops")
     return st.one_of(strategies)
@@ -145,8 +152,10 @@ def traces(
     """
     kinds = validate_kinds(kinds)
     for family in families:
-        if family not in FAMILIES:
-            raise InvalidArgument(f"unknown object family {family!r}; choose from: {FAMILIES}")
+        if family not in OPS_BY_FAMILY:
+            raise InvalidArgument(
+                f"unknown object family {family!r}; choose from: {', '.join(OPS_BY_FAMILY)}"
+            )
     if max_workers < 1 or max_steps < 1 or objects_per_family < 1:
         raise InvalidArgument("max_workers, max_steps and objects_per_family must be positive")
     objects = tuple(

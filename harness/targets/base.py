@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import greenlet
@@ -12,9 +12,9 @@ import greenlet
 from harness.errors import InvalidArgument, Unwind
 from harness.interrupt import interrupted
 from harness.kinds import WORKER_KINDS
-from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED
+from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED, expected_observations
 from harness.target_code import files_of_factories, files_of_modules
-from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, STACK_OPS, Observation, Op
+from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, PAUSED, STACK_OPS, Observation, Op, Trace
 
 #: Every op on Locals and LocalStacks (the lifecycle ones, ``drop`` and ``new``, included).
 ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
@@ -67,6 +67,9 @@ class Target:
     #: ``items`` observes the iteration as it is (``--strict-items``): an iteration of
     #: ``(ident, storage)`` pairs (werkzeug < 2.0) is then a divergence, not normalised.
     strict_items: bool = False
+    #: The user-defined family (:class:`harness.families.Family`) whose operations this
+    #: target's objects take and whose oracle checks them; ``None`` for the built-in families.
+    family: Any = None
 
     def __post_init__(self) -> None:
         contracts = {**DEFAULT_CONTRACTS, **self.contracts}
@@ -102,6 +105,28 @@ class Target:
             self.reset()
         return [self.factories[family]() for family in families]
 
+    def expected(self, trace: Trace, step_timeout: float | None = None) -> list[Observation]:
+        """What a correct implementation observes at each step of ``trace``: the reference
+        model's answer under this target's contracts, or, for a family checked against a
+        reference implementation, what that implementation observes replaying the same
+        trace (a pause it makes counts as any pause). Raise :class:`InvalidArgument` if the
+        reference itself hangs or crashes: it cannot be the oracle."""
+        if self.family is None or self.family.reference is None:
+            return expected_observations(trace, self.contracts)
+        from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
+
+        reference = replace(
+            self, name=f"{self.family.name} reference", factories={self.family.name: self.family.reference}
+        )
+        observed = run_trace(trace, reference, step_timeout or DEFAULT_STEP_TIMEOUT)
+        for index, observation in enumerate(observed):
+            if observation.outcome in ("hang", "crash"):
+                raise InvalidArgument(
+                    f"the reference implementation of family {self.family.name!r} gave"
+                    f" {observation} at step {index} ({trace.step_text(index)}); it cannot be the oracle"
+                )
+        return [PAUSED if observation.outcome == "paused" else observation for observation in observed]
+
     def apply(self, obj: Any, op: Op, value: Any = None) -> Observation:
         """Run ``op`` on ``obj`` in the calling worker and return what it produced; a set or
         push writes ``value`` (default: the op's number; the runner passes a watched
@@ -125,6 +150,8 @@ class Target:
             return Observation.raised(exc)
 
     def _dispatch(self, obj: Any, op: Op, value: Any) -> Any:
+        if self.family is not None:
+            return self.family.apply(obj, op)
         name = op.name
         if name in FLASK_OPS or name in DISPATCH_OPS:
             return obj.perform(op)  # a Flask world: see harness.targets.flask / .dispatch

@@ -1,13 +1,16 @@
-"""User targets: ``--target module:factory`` for any importable Local-like or LocalStack-like."""
+"""User targets: ``--target module:factory`` for any importable Local-like or LocalStack-like,
+and ``--target module:NAME`` for a target of a user-defined family (:mod:`harness.families`)."""
 
 from __future__ import annotations
 
 import importlib
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from harness.errors import InvalidArgument
+from harness.families import Family
 from harness.model import DEFAULT_CONTRACTS
 from harness.targets.base import Target
 from harness.trace import LIFECYCLE_OPS
@@ -37,6 +40,15 @@ def load_user_target(spec: str, family: str | None = None) -> Target:
         factory = getattr(factory, part, None)
         if factory is None:
             raise InvalidArgument(f"module {module_name!r} has no {attribute!r} (target {spec!r})")
+    if isinstance(factory, Target):  # a user-defined family's target (harness.families)
+        if family is not None:
+            raise InvalidArgument(f"--family is for module:factory targets; {spec!r} declares its family")
+        return replace(factory, name=spec)
+    if isinstance(factory, Family):
+        raise InvalidArgument(
+            f"{spec!r} is a Family, not a target: bind {attribute}.target(YourFactory) to a name"
+            " in the module and give that"
+        )
     if not callable(factory):
         raise InvalidArgument(f"{spec!r} is not callable; give a class or factory function")
     return factory_target(factory, family, name=spec)
@@ -58,8 +70,10 @@ def factory_target(
         family = detect_family(sample)
         if family is None:
             raise InvalidArgument(
-                f"{name}() made a {type(sample).__name__}, which fits neither a Local (set/get/delete "
-                "attributes) nor a LocalStack (push/pop/top); pass --family to force one"
+                f"{name}() made a {type(sample).__name__}, which is neither a Local (attributes that"
+                " a thread sets, reads and deletes, unseen by other threads) nor a LocalStack"
+                " (push/pop/top); declare its operations with harness.families.Family (README:"
+                " 'Your own context object'), or pass --family local|stack to force one"
             )
     elif family not in ("local", "stack"):
         raise InvalidArgument(f"unknown family {family!r}; choose local or stack")
@@ -81,16 +95,45 @@ def factory_target(
 
 
 def detect_family(obj: Any) -> str | None:
-    """``"stack"``, ``"local"`` or ``None`` for an object of unknown shape."""
+    """``"stack"``, ``"local"`` or ``None`` for an object of unknown shape.
+
+    A stack has ``push``, ``pop`` and ``top``. A local takes an attribute set, read and
+    deleted, does not show it to another thread, and has no public methods of its own (an
+    object with other operations, a counter's ``increment()``, is not guessed to be a
+    Local: its operations would never be called)."""
     if all(hasattr(obj, name) for name in ("push", "pop")) and hasattr(type(obj), "top"):
         return "stack"
+    if public_methods(obj):
+        return None
     try:
         setattr(obj, _PROBE, 1)
-        ok = getattr(obj, _PROBE) == 1
+        ok = getattr(obj, _PROBE) == 1 and not _seen_by_another_thread(obj)
         delattr(obj, _PROBE)
     except Exception:
         return None
     return "local" if ok else None
+
+
+def public_methods(obj: Any) -> list[str]:
+    """The public callables ``obj``'s class defines (a Local has none)."""
+    names = []
+    for name in dir(type(obj)):
+        if not name.startswith("_"):
+            try:
+                if callable(getattr(type(obj), name)):
+                    names.append(name)
+            except Exception:  # a descriptor that fails on the class is no method
+                continue
+    return names
+
+
+def _seen_by_another_thread(obj: Any) -> bool:
+    """Whether a new thread sees the probe attribute this thread just set on ``obj``."""
+    seen: list[bool] = []
+    reader = threading.Thread(target=lambda: seen.append(hasattr(obj, _PROBE)), daemon=True)
+    reader.start()
+    reader.join(SAMPLE_TIMEOUT)
+    return seen != [False]
 
 
 #: How long the one call that detects a factory's family may take.
