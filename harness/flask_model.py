@@ -307,12 +307,9 @@ class FlaskState:
                 record(f"app{copied.app}", copied.request, self._g_for(copied, self._current_app()))
             )
         if name == "stream_next":
-            stream = handed.stream
-            if stream is None:
-                return _NONE
-            if stream.consumed:
-                return _EXHAUSTED
-            stream.consumed = True
+            stream = self._take_stream()
+            if not isinstance(stream, _Stream):
+                return stream
             request = stream.request
             return Observation.returned(
                 record(f"app{request.app}", request.request, self._g_for(request, stream.app_ctx))
@@ -343,15 +340,24 @@ class FlaskState:
             copied = handed.copied
             return _NONE if copied is None else self._read(copied)
         if name == "stream_next":
-            stream = handed.stream
-            if stream is None:
-                return _NONE
-            if stream.consumed:
-                return _EXHAUSTED
-            stream.consumed = True
+            stream = self._take_stream()
+            if not isinstance(stream, _Stream):
+                return stream
             self._release(stream.request)
             return self._read(stream.request)
         raise AssertionError(f"unknown Flask op {name!r}")
+
+    def _take_stream(self) -> _Stream | Observation:
+        """``stream_next``'s first part under either rule set: the stream in the slot, now
+        marked consumed, or what the op observes when there is none to consume (``None``
+        with no stream; the exhausted stream's error when it was consumed before)."""
+        stream = self.handed.stream
+        if stream is None:
+            return _NONE
+        if stream.consumed:
+            return _EXHAUSTED
+        stream.consumed = True
+        return stream
 
     def _hold(self, ctx: _Context) -> _Stream:
         """A stream of ``ctx``, which it pushes once more (pushed again in this worker if
