@@ -9,6 +9,7 @@ from harness.targets import (
     flask,
     gevent_local,
     inhouse,
+    quart,
     seed,
     sentry,
     served,
@@ -38,6 +39,7 @@ _BUILTIN: tuple[Target, ...] = (
     served.WERKZEUG_SERVED,
     served.GEVENT_SERVED,
     sentry.SENTRY,
+    quart.QUART,
 )
 #: Built-in targets that need a package which may be missing or broken here: why not (``None``: usable).
 _REQUIRES = {
@@ -47,6 +49,7 @@ _REQUIRES = {
     served.WERKZEUG_SERVED.name: flask.unavailable,
     served.GEVENT_SERVED.name: flask.unavailable,
     sentry.SENTRY.name: sentry.unavailable,
+    quart.QUART.name: quart.unavailable,
 }
 
 
