@@ -43,7 +43,13 @@ from harness.ops import LIFECYCLE_OPS, Op, frozen_argument, register_family
 if TYPE_CHECKING:
     from harness.targets.base import Target
 
-__all__ = ["Family", "Operation", "frozen_argument"]
+__all__ = ["AnyError", "Family", "Operation", "frozen_argument"]
+
+
+class AnyError(Exception):
+    """Raised by an operation's ``model``: a correct object raises *some* exception here,
+    of any type (misuse a library refuses in its own way, e.g. popping what was never
+    pushed); the step then expects any error and changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -108,13 +114,15 @@ class Family:
     operation a ``model``, or give ``reference``, a zero-argument factory of an
     implementation that is right by definition (the targets are then compared with it).
     Making a family registers its name, so traces naming it load; a name of a built-in
-    family is refused.
+    family is refused. ``singleton``: the objects share process-global state (a library's
+    module-level context variables), so a trace has at most one of them.
     """
 
     name: str
     operations: Sequence[Operation]
     initial: Callable[[], Any] = dict
     reference: Callable[[], Any] | None = None
+    singleton: bool = False
     by_name: Mapping[str, Operation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from harness.dispatch_model import SUSPENDABLE_KINDS, DispatchState
 from harness.flask_model import FlaskState
 from harness.kinds import POOL_OF, WAITED_KINDS
 from harness.ops import user_family
-from harness.trace import PAUSED, Observation, Op, Trace
+from harness.trace import ANY_ERROR, PAUSED, Observation, Op, Trace
 
 FRESH = "fresh"
 INHERIT = "inherit"
@@ -253,8 +253,12 @@ def expect_user_op(family: Any, state: Any, op: Op) -> Observation:
     and this placeholder only keeps the model's bookkeeping going."""
     if family.reference is not None:
         return _NONE
+    from harness.families import AnyError
+
     try:
         return Observation.returned(family.expect(state, op))
+    except AnyError:
+        return ANY_ERROR
     except Exception as exc:  # the model raises what a correct object raises
         return Observation.raised(exc)
 

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, seed, served, stdlib, werkzeug
+from harness.targets import (
+    asgiref,
+    dispatch,
+    flask,
+    gevent_local,
+    inhouse,
+    quart,
+    seed,
+    sentry,
+    served,
+    stdlib,
+    werkzeug,
+)
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
@@ -26,6 +38,8 @@ _BUILTIN: tuple[Target, ...] = (
     dispatch.DISPATCH,
     served.WERKZEUG_SERVED,
     served.GEVENT_SERVED,
+    sentry.SENTRY,
+    quart.QUART,
 )
 #: Built-in targets that need a package which may be missing or broken here: why not (``None``: usable).
 _REQUIRES = {
@@ -34,6 +48,8 @@ _REQUIRES = {
     dispatch.DISPATCH.name: flask.unavailable,
     served.WERKZEUG_SERVED.name: flask.unavailable,
     served.GEVENT_SERVED.name: flask.unavailable,
+    sentry.SENTRY.name: sentry.unavailable,
+    quart.QUART.name: quart.unavailable,
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,17 +139,19 @@ class Target:
         except what the harness itself raises through the op: a ``KeyboardInterrupt``
         after a real SIGINT/SIGTERM (see :mod:`harness.interrupt`), an :class:`Unwind`
         and ``GreenletExit`` (a worker being stopped or abandoned).
+
+        A user-defined family's operation may return an awaitable (a library whose
+        operations are coroutines, e.g. Quart's context pushes): in a worker running an
+        event loop (an asyncio task) this returns a coroutine of the observation, which
+        the worker awaits; elsewhere the op observes ``RuntimeError`` (nothing to await it).
         """
         try:
-            return Observation.returned(self._dispatch(obj, op, op.value if value is None else value))
-        except (Unwind, greenlet.GreenletExit):
-            raise
-        except KeyboardInterrupt as exc:
-            if interrupted():
-                raise
-            return Observation.raised(exc)
-        except BaseException as exc:  # the target's exceptions are observations
-            return Observation.raised(exc)
+            result = self._dispatch(obj, op, op.value if value is None else value)
+        except BaseException as exc:
+            return _error_observation(exc)
+        if self.family is not None and inspect.isawaitable(result):
+            return _awaited(result, op)
+        return Observation.returned(result)
 
     def _dispatch(self, obj: Any, op: Op, value: Any) -> Any:
         if self.family is not None:
@@ -179,3 +183,33 @@ class Target:
             proxy = obj(op.attr) if op.attr is not None else obj()
             return proxy._get_current_object()
         raise AssertionError(f"unknown op {name!r}")
+
+
+def _error_observation(exc: BaseException) -> Observation:
+    """What an op that raised ``exc`` observes; re-raise what the harness itself raised
+    through it (see :meth:`Target.apply`)."""
+    if isinstance(exc, (Unwind, greenlet.GreenletExit)):
+        raise exc
+    if isinstance(exc, KeyboardInterrupt) and interrupted():
+        raise exc
+    return Observation.raised(exc)  # the target's exceptions are observations
+
+
+def _awaited(awaitable: Awaitable[Any], op: Op) -> Any:
+    """A coroutine of the observation of ``awaitable`` (an op's result), for a worker with a
+    running event loop to await; without one, the ``RuntimeError`` observation."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        close = getattr(awaitable, "close", None)
+        if close is not None:
+            close()
+        return Observation.raised(RuntimeError(f"{op.name} returned an awaitable outside an event loop"))
+
+    async def observe() -> Observation:
+        try:
+            return Observation.returned(await awaitable)
+        except BaseException as exc:
+            return _error_observation(exc)
+
+    return observe()
