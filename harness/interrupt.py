@@ -37,8 +37,10 @@ def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
     """``hook``, except that our own discarded KeyboardInterrupt is not printed: the
     flag carries it."""
 
+    flag = _INTERRUPTED  # bound now: at interpreter exit this module's globals may be gone
+
     def quiet(unraisable: Any) -> None:
-        if not (_INTERRUPTED.is_set() and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+        if not (flag.is_set() and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             hook(unraisable)
 
     return quiet

@@ -41,7 +41,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def target_spec(target: Any) -> dict[str, Any]:
     """The request fields that load ``target`` again in the child."""
-    family = target.families[0] if ":" in target.name else None
+    family = target.families[0] if ":" in target.name and target.family is None else None
     # what a caller may have changed (dataclasses.replace) travels too
     return {
         "target": target.name,

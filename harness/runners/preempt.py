@@ -90,13 +90,18 @@ def _file_variants(files: Iterable[str]) -> set[str]:
 class _SettraceBackend:
     """Python 3.10/3.11: a trace function per thread, tracing only target frames."""
 
+    def __init__(self) -> None:
+        # bound now: the trace function outlives a run, and at interpreter exit (code run by
+        # atexit or finalizers) this module's globals may already be gone
+        self._files = _FILES
+
     def install(self, files: frozenset[str]) -> None:
-        _FILES.update(files)
+        self._files.update(files)
         if sys.gettrace() is not self._global:
             sys.settrace(self._global)
 
     def _global(self, frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename in _FILES:
+        if frame.f_code.co_filename in self._files:
             return self._local
         return None
 
