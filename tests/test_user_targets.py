@@ -36,7 +36,6 @@ def test_family_can_be_forced():
     [
         (f"{MODULE}:not_a_local", "is neither a Local"),
         (f"{MODULE}:Counter", r"made a Counter, which is neither a Local .* harness\.families\.Family"),
-        (f"{MODULE}:SharedNamespace", "unseen by other threads"),
         (f"{MODULE}:broken", "failed: RuntimeError: cannot make one"),
         (f"{MODULE}:missing", "has no 'missing'"),
         ("no_such_module_xyz:Local", "cannot import 'no_such_module_xyz'"),
