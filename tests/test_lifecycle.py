@@ -3,7 +3,6 @@
 import pytest
 
 from harness.fuzzer import fuzz
-from harness.generation import Generation
 from harness.inhouse.lifecycle_mutants import (
     ReleaseHidesValuesLocal,
     StorageByAddressLocal,
@@ -12,24 +11,16 @@ from harness.inhouse.lifecycle_mutants import (
 from harness.model import expected_observations
 from harness.ops import Op, Step
 from harness.targets import get_target
-from harness.targets.inhouse import minimal_steps, mutant_target
+from harness.targets.inhouse import minimal_steps
 from harness.trace import PAUSED, Observation, Trace
+
+from .mutant_search import FAST, fuzz_mutant
 
 pytestmark = pytest.mark.slow
 
-FAST = Generation(hypothesis_shrink=False)
-
 
 def _found(cls, kind, **options):
-    result = fuzz(
-        mutant_target(cls),
-        [kind],
-        max_examples=1000,
-        database=None,
-        derandomize=True,
-        generation=FAST,
-        **options,
-    )
+    result = fuzz_mutant(cls, kind, 1000, **options)
     assert result.divergence is not None, f"{cls.__name__} not found on {kind}"
     assert not result.flaky
     return result.divergence
@@ -60,15 +51,7 @@ def test_a_dropped_locals_storage_kept_by_address_is_found():
 
 
 def test_without_retention_the_worker_keyed_local_looks_correct():
-    result = fuzz(
-        mutant_target(StrongWorkerKeysLocal),
-        ["greenlet"],
-        max_examples=100,
-        database=None,
-        derandomize=True,
-        generation=FAST,
-        retention=False,
-    )
+    result = fuzz_mutant(StrongWorkerKeysLocal, "greenlet", 100, retention=False)
     assert result.verdict == "conforms"
 
 

@@ -16,6 +16,8 @@ from harness.targets import get_target
 from harness.targets.inhouse import minimal_steps, mutant_target
 from harness.trace import Trace
 
+from .mutant_search import fuzz_mutant
+
 pytestmark = pytest.mark.slow
 
 #: The default generation (Hypothesis shrinks, then the minimiser).
@@ -27,14 +29,7 @@ SEEDS = 8
 
 @pytest.mark.parametrize("cls", RACES, ids=lambda cls: cls.__name__)
 def test_a_race_is_not_found_without_preemption(cls):
-    result = fuzz(
-        mutant_target(cls),
-        ["thread"],
-        max_examples=150,
-        database=None,
-        derandomize=True,
-        generation=NO_PREEMPT,
-    )
+    result = fuzz_mutant(cls, "thread", 150, NO_PREEMPT)
     assert result.verdict == "conforms", result.divergence and result.divergence.table()
 
 
