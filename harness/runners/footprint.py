@@ -27,14 +27,8 @@ from harness.values import Value
 
 #: Reached and counted, never followed.
 _LEAVES: tuple[type, ...] = (
-    type,
-    types.ModuleType,
     types.FunctionType,
-    types.BuiltinFunctionType,
     types.MethodType,
-    types.MethodWrapperType,
-    types.WrapperDescriptorType,
-    types.CodeType,
     types.FrameType,
     types.GeneratorType,
     types.CoroutineType,
@@ -45,9 +39,24 @@ _LEAVES: tuple[type, ...] = (
     asyncio.AbstractEventLoop,
     Value,
 )
-#: Plain data, never counted: which numbers or strings a Local holds (a flag turned from
-#: ``False`` to ``True``, two equal counters sharing one small int) is not bookkeeping.
-_ATOMS: tuple[type, ...] = (int, float, complex, str, bytes, type(None))
+#: Neither counted nor followed: what exists once for a whole program (classes, modules,
+#: code, built-in functions), and plain data: which numbers or strings a Local holds (a
+#: flag turned from ``False`` to ``True``, two equal counters sharing one small int) is
+#: not bookkeeping.
+_IGNORED: tuple[type, ...] = (
+    type,
+    types.ModuleType,
+    types.CodeType,
+    types.BuiltinFunctionType,
+    types.MethodWrapperType,
+    types.WrapperDescriptorType,
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    type(None),
+)
 
 #: The workers' own objects: reached, counted, noted, never followed.
 WORKER_TYPES: tuple[type, ...] = (threading.Thread, greenlet.greenlet, asyncio.Future)
@@ -91,7 +100,7 @@ def reach(roots: Iterable[Any], skip: frozenset[int] = frozenset()) -> Reach:
         following = [obj for obj in frontier if not isinstance(obj, _LEAVES + WORKER_TYPES)]
         frontier = []
         for referent in gc.get_referents(*following):
-            if id(referent) not in seen and id(referent) not in skip and not isinstance(referent, _ATOMS):
+            if id(referent) not in seen and id(referent) not in skip and not isinstance(referent, _IGNORED):
                 seen.add(id(referent))
                 frontier.append(referent)
         if len(seen) > LIMIT:
@@ -99,17 +108,23 @@ def reach(roots: Iterable[Any], skip: frozenset[int] = frozenset()) -> Reach:
     return Reach(frozenset(seen))
 
 
-def others_reach(objects: list[Any], index: int) -> Reach:
-    """What the objects of the list other than ``objects[index]`` reach."""
-    return reach(obj for i, obj in enumerate(objects) if i != index)
+@dataclass(frozen=True)
+class Footprint:
+    """What one object of a list reaches that the others do not (``own``; ``None``: more
+    than :data:`LIMIT`), and what the others reach (``others``)."""
+
+    own: frozenset[int] | None
+    others: frozenset[int]
 
 
-def own_reach(objects: list[Any], index: int) -> Reach:
-    """What ``objects[index]`` reaches that no other object of the list does."""
-    others = others_reach(objects, index)
+def footprint(objects: list[Any], index: int, shared: frozenset[int] = frozenset()) -> Footprint:
+    """The footprint of ``objects[index]``: what it reaches that no other object of the
+    list does, nor (``shared``) did at an earlier measure: a Local that reached a class
+    or a function only after another Local that shared it went is not a bigger Local."""
+    others = reach(obj for i, obj in enumerate(objects) if i != index)
     if others.ids is None:
-        return Reach(None)
-    return reach([objects[index]], others.ids)
+        return Footprint(None, frozenset())
+    return Footprint(reach([objects[index]], others.ids | shared).ids, others.ids)
 
 
 def first_held(
@@ -130,7 +145,7 @@ def first_held(
         frontier = []
         for holder in following:
             for referent in gc.get_referents(holder):
-                if id(referent) in parent or id(referent) in skip:
+                if id(referent) in parent or id(referent) in skip or isinstance(referent, _IGNORED):
                     continue
                 parent[id(referent)] = holder
                 if id(referent) in wanted and (not containers or _holds_references(referent)):

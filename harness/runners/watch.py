@@ -16,7 +16,7 @@ from typing import Any
 import greenlet
 
 from harness.observation import Observation
-from harness.runners.footprint import describe, first_held, others_reach, own_reach, reach, worker_object
+from harness.runners.footprint import Footprint, describe, first_held, footprint, reach, worker_object
 from harness.values import Value
 
 #: Families whose written values are watched (Flask and dispatch worlds are not).
@@ -79,8 +79,8 @@ class Watch:
         for checkpoint in plan.values():
             for _worker, obj, since in checkpoint.footprints:
                 self.measure.setdefault(since, set()).add(obj)
-        #: (since, obj) -> the ids the object reached then (``None``: too many to tell)
-        self.footprints: dict[tuple[int, int], frozenset[int] | None] = {}
+        #: (since, obj) -> the object's footprint then
+        self.footprints: dict[tuple[int, int], Footprint] = {}
 
     def value(self, number: int, step: int) -> Value:
         """A new value for the write at ``step``, watched."""
@@ -101,7 +101,7 @@ class Watch:
         """Before step ``step``: measure the footprints that are compared after a worker
         that comes to life there ends."""
         for obj in sorted(self.measure.get(step, ())):
-            self.footprints[step, obj] = own_reach(objects, obj).ids
+            self.footprints[step, obj] = footprint(objects, obj)
 
     def check(
         self, step: int, settle: Callable[[], None] | None = None, objects: list[Any] | None = None
@@ -166,14 +166,17 @@ class Watch:
                     return f"w{worker}'s {type(kept).__qualname__} still alive, held by {chain} (o{obj})"
             del kept
         for worker, obj, since in checkpoint.footprints:
-            before = self.footprints.get((since, obj))
-            now = own_reach(objects, obj).ids
-            if before is None or now is None or len(now) <= len(before):
+            measured = self.footprints.get((since, obj))
+            if measured is None or measured.own is None:
                 continue
-            others = others_reach(objects, obj).ids or frozenset()
+            current = footprint(objects, obj, measured.others)
+            before, now = measured.own, current.own
+            if now is None or len(now) <= len(before):
+                continue
+            skip = current.others | measured.others
             new = now - before
-            held = first_held(objects[obj], new, others, containers=True)
-            held = held or first_held(objects[obj], new, others)
+            held = first_held(objects[obj], new, skip, containers=True)
+            held = held or first_held(objects[obj], new, skip)
             what = "" if held is None else f": {describe(held[0])}, held by {held[1]}"
             del held
             return (
