@@ -199,5 +199,5 @@ def test_correct_targets_keep_no_bookkeeping(name, kind):
     if target.contracts.get(kind) == "unsupported":
         pytest.skip(f"{name} does not support {kind}")
     kinds = [kind] if kind != "async-to-sync" else ["thread", kind]
-    result = fuzz(target, kinds, max_examples=30, database=None, derandomize=True, generation=FAST)
+    result = fuzz(target, kinds, max_examples=20, database=None, derandomize=True, generation=FAST)
     assert result.verdict == "conforms", result.divergence and result.divergence.table()
