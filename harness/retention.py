@@ -14,8 +14,10 @@ the step observes ``retained`` with what still holds the value.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
+from harness.bookkeeping import CHECKED_FAMILIES, bookkeeping_plan
 from harness.model import _Model
 from harness.runners.watch import WATCHED_FAMILIES, Checkpoint
 from harness.trace import Trace
@@ -24,7 +26,8 @@ from harness.trace import Trace
 def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Checkpoint]:
     """The checkpoints of ``trace`` where some value must be gone, by step index: each
     lists the values (by the step that wrote them) that nobody holds any more since the
-    previous checkpoint."""
+    previous checkpoint; and where a worker ends, what of its bookkeeping must be gone
+    (see :mod:`harness.bookkeeping`)."""
     model = _Model(trace, contracts, tag=True)
     written: set[int] = set()
     reported: set[int] = set()
@@ -54,6 +57,10 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
             reported.update(gone)
 
     model.run(after_step)
+    watched = tuple(obj for obj, family in enumerate(trace.objects) if family in CHECKED_FAMILIES)
+    for index, (ended, footprints) in bookkeeping_plan(trace, contracts).items() if watched else ():
+        checkpoint = plan.get(index) or Checkpoint(index, (), _why(trace, index, ends) or "")
+        plan[index] = dataclasses.replace(checkpoint, ended=ended, watched=watched, footprints=footprints)
     return plan
 
 

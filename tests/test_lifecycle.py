@@ -1,15 +1,22 @@
 """Retention and lifecycle (issue 15): what outlives a worker or a Local, by generation."""
 
+import dataclasses
+
 import pytest
 
+from harness.bookkeeping import bookkeeping_plan
 from harness.fuzzer import fuzz
 from harness.inhouse.lifecycle_mutants import (
+    EmptyEntriesLocal,
     ReleaseHidesValuesLocal,
+    ReleaseKeepsWorkerLocal,
     StorageByAddressLocal,
     StrongWorkerKeysLocal,
 )
-from harness.model import expected_observations
+from harness.model import THREAD_KEYED_CONTRACTS, expected_observations
 from harness.ops import Op, Step
+from harness.retention import retention_plan
+from harness.runners.scheduler import run_trace
 from harness.targets import get_target
 from harness.targets.inhouse import minimal_steps
 from harness.trace import PAUSED, Observation, Trace
@@ -82,3 +89,98 @@ def test_a_paused_op_finishes_on_the_object_it_paused_on():
     )
     none = Observation.returned(None)
     assert expected_observations(trace) == [none, PAUSED, none, none, Observation.returned(0), none]
+
+
+#: What each bookkeeping mutant's divergence says it kept.
+BOOKKEEPING = {
+    EmptyEntriesLocal: "more than before w1 started",
+    ReleaseKeepsWorkerLocal: "still alive, held by",
+}
+
+
+@pytest.mark.parametrize("kind", ["thread", "greenlet"])
+@pytest.mark.parametrize("cls", list(BOOKKEEPING))
+def test_a_finished_workers_bookkeeping_is_found_and_shrunk(cls, kind):
+    divergence = _found(cls, kind)
+    observed = divergence.observed[divergence.index]
+    assert observed.outcome == "retained" and "after w1 ended" in observed.value, divergence.table()
+    assert BOOKKEEPING[cls] in observed.value and cls.__name__ in observed.value  # the chain names the Local
+    assert "still alive" not in observed.value or "w1's" in observed.value  # the worker's object, not a value
+    assert len(divergence.trace.steps) <= minimal_steps(cls)
+
+
+@pytest.mark.parametrize("kind", ["thread", "greenlet"])
+@pytest.mark.parametrize("cls", list(BOOKKEEPING))
+def test_the_bookkeeping_mutants_keep_no_value_and_observe_right(cls, kind):
+    # the minimal trace: observations right, every value gone; only the bookkeeping check
+    # (the plan's ``ended`` and ``footprints``) tells
+    op = Op("release", 0) if cls is ReleaseKeepsWorkerLocal else Op("set", 0, "a", 0)
+    trace = Trace(("main", kind), ("local",), (Step(1, op),), (None, 0))
+    target = mutant_target(cls)
+    plan = retention_plan(trace, target.contracts)
+    values_only = {i: dataclasses.replace(c, ended=(), footprints=()) for i, c in plan.items()}
+    assert run_trace(trace, target, plan=values_only) == expected_observations(trace, target.contracts)
+    assert run_trace(trace, target, plan=plan)[0].outcome == "retained"
+    assert run_trace(trace, target) == expected_observations(trace, target.contracts)
+
+
+@pytest.mark.parametrize("cls", list(BOOKKEEPING))
+def test_without_retention_the_bookkeeping_mutants_look_correct(cls):
+    result = fuzz(
+        mutant_target(cls),
+        ["thread", "greenlet"],
+        max_examples=100,
+        database=None,
+        derandomize=True,
+        generation=FAST,
+        retention=False,
+    )
+    assert result.verdict == "conforms"
+
+
+def test_a_footprint_is_checked_only_while_the_worker_alone_uses_the_object():
+    set_a = Op("set", 0, "a", 0)
+    alone = Trace(("main", "thread", "thread"), ("local",), (Step(1, set_a), Step(2, set_a)), (None, 0, 0))
+    assert bookkeeping_plan(alone, THREAD_KEYED_CONTRACTS) == {
+        0: ((1,), ((1, 0, 0),)),
+        1: ((2,), ((2, 0, 1),)),
+    }
+    # w1 lives while w2 writes: w1's end is still checked for its object, not its footprint
+    overlap = Trace(
+        ("main", "thread", "thread"),
+        ("local",),
+        (Step(1, set_a), Step(2, set_a), Step(1, Op("get", 0, "a"))),
+        (None, 0, 0),
+    )
+    assert bookkeeping_plan(overlap, THREAD_KEYED_CONTRACTS) == {1: ((2,), ((2, 0, 1),)), 2: ((1,), ())}
+    # a pooled thread is reused by design: its end is not checked
+    pooled = Trace(
+        ("main", "asyncio", "executor"), ("local",), (Step(1, spawn=2), Step(2, set_a)), (None, 0, 1)
+    )
+    assert 2 not in {
+        w for ended, _ in bookkeeping_plan(pooled, THREAD_KEYED_CONTRACTS).values() for w in ended
+    }
+
+
+#: Correct built-ins on the kinds whose worker objects are not reused (gevent.local only on
+#: greenlets: a plain thread's data stays until main runs Python again, a known baseline entry).
+NOT_POOLED = ["thread", "greenlet", "gevent", "asyncio", "thread-ctx", "async-to-sync"]
+CORRECT = [
+    *(
+        (name, kind)
+        for name in ("inhouse-stack", "werkzeug-stack", "threading-local", "asgiref-local")
+        for kind in NOT_POOLED
+    ),
+    ("gevent-local", "greenlet"),
+    ("gevent-local", "gevent"),
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), CORRECT)
+def test_correct_targets_keep_no_bookkeeping(name, kind):
+    target = get_target(name)
+    if target.contracts.get(kind) == "unsupported":
+        pytest.skip(f"{name} does not support {kind}")
+    kinds = [kind] if kind != "async-to-sync" else ["thread", kind]
+    result = fuzz(target, kinds, max_examples=20, database=None, derandomize=True, generation=FAST)
+    assert result.verdict == "conforms", result.divergence and result.divergence.table()

@@ -100,6 +100,8 @@ class _Replay:
                 except Exception as exc:  # the factory's error is the observation
                     return Observation.raised(exc)
             return _NONE
+        if self.watch is not None:
+            self.watch.note_worker(self.trace.steps[step].worker)
         if (
             self.watch is not None
             and op.name in ("set", "push")
@@ -128,6 +130,9 @@ class _Replay:
         hung = True  # until the loop ends normally: then the workers and pool can be waited for
         try:
             for index, step in enumerate(trace.steps):
+                if self.watch is not None:
+                    with progress.harness_work():
+                        self.watch.before(index, self.objects)
                 observation = self._step(index, step, handles, created, context)
                 if observation is HANG:  # runners return the constant itself
                     progress.record(observation)
@@ -140,7 +145,7 @@ class _Replay:
                 retained = None
                 if self.watch is not None:
                     with progress.harness_work():
-                        retained = self.watch.check(index, lambda: _settle(context))
+                        retained = self.watch.check(index, lambda: _settle(context), self.objects)
                 progress.record(retained or observation)
             hung = False
         finally:

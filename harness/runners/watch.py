@@ -1,5 +1,6 @@
 """The runner's side of the retention oracle (see :mod:`harness.retention`): written values
-made watchable, and the check at each checkpoint."""
+made watchable, and the check at each checkpoint (values first, then the target's own
+bookkeeping, see :mod:`harness.bookkeeping`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import greenlet
 
 from harness.observation import Observation
+from harness.runners.footprint import Footprint, describe, first_held, footprint, reach, worker_object
 from harness.values import Value
 
 #: Families whose written values are watched (Flask and dispatch worlds are not).
@@ -25,21 +27,44 @@ WATCHED_FAMILIES = frozenset({"local", "stack"})
 class Checkpoint:
     """After step ``step``: the values written at ``gone`` must be collectable (``why``).
     Those in ``orphaned`` belong to a Local that was dropped or replaced: a live
-    ``contextvars.Context`` may keep them (see :func:`held_by_context`)."""
+    ``contextvars.Context`` may keep them (see :func:`held_by_context`). The workers in
+    ``ended`` have just ended: their own objects must not be reachable from the objects
+    in ``watched``; each ``(worker, obj, since)`` of ``footprints`` says object ``obj``
+    must reach no more objects than it did before step ``since`` (see
+    :mod:`harness.bookkeeping`)."""
 
     step: int
     gone: tuple[int, ...]
     why: str
     orphaned: tuple[int, ...] = ()
+    ended: tuple[int, ...] = ()
+    watched: tuple[int, ...] = ()
+    footprints: tuple[tuple[int, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (for the patched child)."""
-        return {"step": self.step, "gone": list(self.gone), "why": self.why, "orphaned": list(self.orphaned)}
+        return {
+            "step": self.step,
+            "gone": list(self.gone),
+            "why": self.why,
+            "orphaned": list(self.orphaned),
+            "ended": list(self.ended),
+            "watched": list(self.watched),
+            "footprints": [list(footprint) for footprint in self.footprints],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["step"], tuple(data["gone"]), data["why"], tuple(data.get("orphaned", ())))
+        return cls(
+            data["step"],
+            tuple(data["gone"]),
+            data["why"],
+            tuple(data.get("orphaned", ())),
+            tuple(data.get("ended", ())),
+            tuple(data.get("watched", ())),
+            tuple((worker, obj, since) for worker, obj, since in data.get("footprints", ())),
+        )
 
 
 class Watch:
@@ -48,6 +73,14 @@ class Watch:
     def __init__(self, plan: Mapping[int, Checkpoint]) -> None:
         self.plan = plan
         self.refs: dict[int, weakref.ref] = {}
+        self.workers: dict[int, weakref.ref] = {}
+        #: before which step each footprint is measured: step -> objects
+        self.measure: dict[int, set[int]] = {}
+        for checkpoint in plan.values():
+            for _worker, obj, since in checkpoint.footprints:
+                self.measure.setdefault(since, set()).add(obj)
+        #: (since, obj) -> the object's footprint then
+        self.footprints: dict[tuple[int, int], Footprint] = {}
 
     def value(self, number: int, step: int) -> Value:
         """A new value for the write at ``step``, watched."""
@@ -55,14 +88,38 @@ class Watch:
         self.refs[step] = weakref.ref(value)
         return value
 
-    def check(self, step: int, settle: Callable[[], None] | None = None) -> Observation | None:
-        """After step ``step``: ``None`` if every value that must be gone is, else a
-        ``retained`` observation naming the values and what holds the first. ``settle``
-        first lets the runtime drop what it holds only for a moment (an event loop's
-        pending callbacks keep a copy of the context they were scheduled in)."""
+    def note_worker(self, worker: int) -> None:
+        """Called in worker ``worker`` while it runs an op: remember its own object
+        (weakly), to check it is gone from every Local when the worker ends."""
+        if worker not in self.workers:
+            try:
+                self.workers[worker] = weakref.ref(worker_object())
+            except TypeError:  # pragma: no cover - every worker type here is weakly referenceable
+                pass
+
+    def before(self, step: int, objects: list[Any]) -> None:
+        """Before step ``step``: measure the footprints that are compared after a worker
+        that comes to life there ends."""
+        for obj in sorted(self.measure.get(step, ())):
+            self.footprints[step, obj] = footprint(objects, obj)
+
+    def check(
+        self, step: int, settle: Callable[[], None] | None = None, objects: list[Any] | None = None
+    ) -> Observation | None:
+        """After step ``step``: ``None`` if every value that must be gone is, and (given
+        the replay's ``objects``) no Local keeps a finished worker's bookkeeping; else a
+        ``retained`` observation naming what is kept and what holds it. ``settle`` first
+        lets the runtime drop what it holds only for a moment (an event loop's pending
+        callbacks keep a copy of the context they were scheduled in)."""
         checkpoint = self.plan.get(step)
         if checkpoint is None:
             return None
+        retained = self._check_values(checkpoint, settle)
+        if retained is None and objects is not None:
+            retained = self._check_bookkeeping(checkpoint, settle, objects)
+        return retained
+
+    def _check_values(self, checkpoint: Checkpoint, settle: Callable[[], None] | None) -> Observation | None:
         if not self._alive(checkpoint):
             return None
         if all(self._excused(s, checkpoint) for s in self._alive(checkpoint)):
@@ -81,6 +138,52 @@ class Watch:
         del value
         values = ", ".join(f"{self._number(s)} (written at step {s})" for s in alive)
         return Observation("retained", f"{checkpoint.why}: {values} still alive, held by {holders}")
+
+    def _check_bookkeeping(
+        self, checkpoint: Checkpoint, settle: Callable[[], None] | None, objects: list[Any]
+    ) -> Observation | None:
+        if self._kept(checkpoint, objects) is None:
+            return None  # the usual case: reference counting freed it all, nothing collected
+        if settle is not None:
+            settle()
+        collect(lambda: self._kept(checkpoint, objects) is None)
+        kept = self._kept(checkpoint, objects)
+        return None if kept is None else Observation("retained", f"{checkpoint.why}: {kept}")
+
+    def _kept(self, checkpoint: Checkpoint, objects: list[Any]) -> str | None:
+        """What a Local keeps of the workers that just ended (``None``: nothing)."""
+        for worker in checkpoint.ended:
+            ref = self.workers.get(worker)
+            kept = ref() if ref is not None else None
+            if kept is None:
+                continue
+            for obj in checkpoint.watched:
+                ids = reach([objects[obj]]).ids
+                if ids is not None and id(kept) in ids:
+                    held = first_held(objects[obj], frozenset({id(kept)}))
+                    chain = held[1] if held is not None else "?"
+                    del held
+                    return f"w{worker}'s {type(kept).__qualname__} still alive, held by {chain} (o{obj})"
+            del kept
+        for worker, obj, since in checkpoint.footprints:
+            measured = self.footprints.get((since, obj))
+            if measured is None or measured.own is None:
+                continue
+            current = footprint(objects, obj, measured.others)
+            before, now = measured.own, current.own
+            if now is None or len(now) <= len(before):
+                continue
+            skip = current.others | measured.others
+            new = now - before
+            held = first_held(objects[obj], new, skip, containers=True)
+            held = held or first_held(objects[obj], new, skip)
+            what = "" if held is None else f": {describe(held[0])}, held by {held[1]}"
+            del held
+            return (
+                f"o{obj} holds {_objects(len(now) - len(before))} more than before w{worker} started"
+                f" ({len(now)}, was {len(before)}){what}"
+            )
+        return None
 
     def _excused(self, step: int, checkpoint: Checkpoint) -> bool:
         if step not in checkpoint.orphaned:
@@ -187,3 +290,7 @@ def _describe(holder: object) -> str:
     if isinstance(holder, (list, tuple, set)):
         return f"{type(holder).__name__} of {len(holder)}"
     return type(holder).__qualname__
+
+
+def _objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"
