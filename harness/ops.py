@@ -40,8 +40,9 @@ FAMILIES = tuple(OPS_BY_FAMILY)
 #: User-defined families by name (:class:`harness.families.Family` objects).
 USER_FAMILIES: dict[str, Any] = {}
 #: Families whose objects share process-global state (Flask's context variables): a
-#: trace has at most one object of each.
-SINGLETON_FAMILIES = frozenset({"flask", "dispatch"})
+#: trace has at most one object of each. A user-defined family made with ``singleton=True``
+#: joins it.
+SINGLETON_FAMILIES = {"flask", "dispatch"}
 #: Families whose ops may pause inside (the others stop at checkpoints of their own).
 PAUSABLE_FAMILIES = {"local", "stack"}
 #: The largest line-event count a pause may name.
@@ -57,6 +58,10 @@ def register_family(family: Any) -> None:
     USER_FAMILIES[family.name] = family
     OPS_BY_FAMILY[family.name] = family.op_names
     PAUSABLE_FAMILIES.add(family.name)
+    if family.singleton:
+        SINGLETON_FAMILIES.add(family.name)
+    else:
+        SINGLETON_FAMILIES.discard(family.name)
 
 
 def user_family(name: str) -> Any:
