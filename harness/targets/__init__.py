@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from harness.errors import InvalidArgument
-from harness.targets import asgiref, dispatch, flask, gevent_local, inhouse, seed, served, stdlib, werkzeug
+from harness.targets import (
+    asgiref,
+    dispatch,
+    flask,
+    gevent_local,
+    inhouse,
+    otel,
+    seed,
+    served,
+    stdlib,
+    structlog_context,
+    werkzeug,
+)
 from harness.targets.base import Target
 from harness.targets.user import load_user_target
 
@@ -22,6 +34,8 @@ _BUILTIN: tuple[Target, ...] = (
     stdlib.CONTEXTVARS_LOCAL,
     gevent_local.GEVENT_LOCAL,
     asgiref.ASGIREF_LOCAL,
+    otel.OTEL,
+    structlog_context.STRUCTLOG,
     flask.FLASK,
     dispatch.DISPATCH,
     served.WERKZEUG_SERVED,
@@ -30,6 +44,8 @@ _BUILTIN: tuple[Target, ...] = (
 #: Built-in targets that need a package which may be missing or broken here: why not (``None``: usable).
 _REQUIRES = {
     asgiref.ASGIREF_LOCAL.name: asgiref.unavailable,
+    otel.OTEL.name: otel.unavailable,
+    structlog_context.STRUCTLOG.name: structlog_context.unavailable,
     flask.FLASK.name: flask.unavailable,
     dispatch.DISPATCH.name: flask.unavailable,
     served.WERKZEUG_SERVED.name: flask.unavailable,
