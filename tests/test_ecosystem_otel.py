@@ -1,6 +1,7 @@
 """The otel-context built-in target (issue 18): OpenTelemetry's runtime context against its docs."""
 
 import pytest
+from hypothesis import given, settings
 
 pytest.importorskip("opentelemetry.context")
 
@@ -9,7 +10,7 @@ from harness.generation import Generation  # noqa: E402
 from harness.runners import run_trace  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
 from harness.targets.otel import OTEL, OTEL_SHARED  # noqa: E402
-from harness.trace import Observation, Op, Step, Trace  # noqa: E402
+from harness.trace import InvalidTrace, Observation, Op, Step, Trace  # noqa: E402
 
 FAMILY = "otel_context"
 FAST = Generation(hypothesis_shrink=False)
@@ -136,3 +137,14 @@ def test_a_context_shared_by_every_worker_is_found(kind):
     assert found.verdict == "diverges"
     assert len(found.divergence.trace.steps) == 2
     assert kind in found.divergence.trace.workers
+
+
+def test_one_object_per_trace_since_detach_resets_every_key():
+    with pytest.raises(InvalidTrace, match="at most one 'otel_context' object"):
+        Trace(("main",), (FAMILY, FAMILY), (Step(0, _op("get_current")),), (None,))
+
+
+@settings(max_examples=20, deadline=None)
+@given(FAST.strategy(OTEL, ("thread", "asyncio")))
+def test_generated_traces_have_one_object(trace):
+    assert trace.objects == (FAMILY,)
