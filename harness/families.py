@@ -114,8 +114,17 @@ class Family:
     operation a ``model``, or give ``reference``, a zero-argument factory of an
     implementation that is right by definition (the targets are then compared with it).
     Making a family registers its name, so traces naming it load; a name of a built-in
-    family is refused. ``singleton``: the objects share process-global state (a library's
-    module-level context variables), so a trace has at most one of them.
+    family is refused.
+
+    ``singleton=True``: the objects share process-global state (an operation on one
+    changes what another observes), so a trace has at most one of them. ``handover(state,
+    how, before)``, for a model whose state knows more than values (e.g. which execution
+    context made a token), is called whenever the model hands a worker a state: at a spawn
+    with ``state`` the child's new state (a deep copy of its parent's, or of what a pooled
+    thread's last child left, or a fresh one) and ``how`` the kind's contract (``fresh``,
+    ``inherit``, ``reused``, ``write-back``), ``before`` ``None``; when a ``write-back``
+    child ends, with ``state`` a deep copy of the child's, ``how`` ``"returned"`` and
+    ``before`` its waiting parent's state until then. It returns the state to use.
     """
 
     name: str
@@ -123,6 +132,7 @@ class Family:
     initial: Callable[[], Any] = dict
     reference: Callable[[], Any] | None = None
     singleton: bool = False
+    handover: Callable[[Any, str, Any], Any] | None = None
     by_name: Mapping[str, Operation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -145,6 +155,10 @@ class Family:
             raise InvalidArgument(f"family {self.name!r}: reference must be a zero-argument factory")
         if not callable(self.initial):
             raise InvalidArgument(f"family {self.name!r}: initial must be a zero-argument factory")
+        if self.handover is not None and not callable(self.handover):
+            raise InvalidArgument(
+                f"family {self.name!r}: handover must be callable (state, how, before) -> state"
+            )
         object.__setattr__(self, "operations", operations)
         object.__setattr__(self, "by_name", by_name)
         register_family(self)

@@ -113,7 +113,7 @@ class _Model:
         self.contracts = contracts
         self.tag = tag
         self._blank = [blank_state(family) for family in trace.objects]
-        self.states: dict[int, list[Any]] = {0: self._for_kind(self._empty(), "main")}
+        self.states: dict[int, list[Any]] = {0: self._for_kind(self._handed(self._empty(), FRESH), "main")}
         #: Paused workers: the op they paused in and the step it started at.
         self.paused: dict[int, tuple[Op, int]] = {}
         #: Paused workers whose op's object was dropped or replaced meanwhile: the old
@@ -179,12 +179,12 @@ class _Model:
             # parent's context as it was at the spawn until the call returns
             self.call_holds[child] = copy.deepcopy(parent)
         if contract in (INHERIT, WRITE_BACK):
-            state = copy.deepcopy(parent)
+            state, how = copy.deepcopy(parent), contract
         elif contract == REUSED and left is not None:
-            state = copy.deepcopy(left)
+            state, how = copy.deepcopy(left), contract
         else:
-            state = self._empty()
-        self.states[child] = self._for_kind(state, kind)
+            state, how = self._empty(), FRESH
+        self.states[child] = self._for_kind(self._handed(state, how), kind)
 
     def _take_pool_thread(self, kind: str, child: int) -> list[Any] | None:
         """Put ``child`` on the lowest idle thread of its pool (a new one if none is idle),
@@ -211,7 +211,17 @@ class _Model:
             workers[slot] = None
             self.pool_left[POOL_OF[kind]][slot] = (state, kind)
         if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
-            self.states[self.trace.parents[worker]] = copy.deepcopy(state)
+            parent = self.trace.parents[worker]
+            self.states[parent] = self._handed(copy.deepcopy(state), "returned", self.states[parent])
+
+    def _handed(self, state: list[Any], how: str, before: list[Any] | None = None) -> list[Any]:
+        """``state`` after the ``handover`` of each user-defined family that has one (see
+        :class:`harness.families.Family`): a worker is given it ``how``."""
+        for index, name in enumerate(self.trace.objects):
+            family = user_family(name)
+            if family is not None and family.handover is not None:
+                state[index] = family.handover(state[index], how, None if before is None else before[index])
+        return state
 
     @staticmethod
     def _for_kind(state: list[Any], kind: str) -> list[Any]:

@@ -40,7 +40,8 @@ FAMILIES = tuple(OPS_BY_FAMILY)
 #: User-defined families by name (:class:`harness.families.Family` objects).
 USER_FAMILIES: dict[str, Any] = {}
 #: Families whose objects share process-global state (Flask's context variables): a
-#: trace has at most one object of each (user-defined families join with ``singleton=True``).
+#: trace has at most one object of each. A user-defined family made with ``singleton=True``
+#: joins it.
 SINGLETON_FAMILIES = {"flask", "dispatch"}
 #: Families whose ops may pause inside (the others stop at checkpoints of their own).
 PAUSABLE_FAMILIES = {"local", "stack"}
@@ -57,7 +58,7 @@ def register_family(family: Any) -> None:
     USER_FAMILIES[family.name] = family
     OPS_BY_FAMILY[family.name] = family.op_names
     PAUSABLE_FAMILIES.add(family.name)
-    if getattr(family, "singleton", False):
+    if family.singleton:
         SINGLETON_FAMILIES.add(family.name)
     else:
         SINGLETON_FAMILIES.discard(family.name)

@@ -38,6 +38,11 @@ EXPECTED = {
     "inhouse": (C,) * 10,
     "contextvars-local": (C,) * 10,
     "asgiref-local": (C,) * 10,
+    # OpenTelemetry's runtime context and structlog's contextvars follow the contextvars rules;
+    # structlog's bind races when two thread-backed workers bind a new key at once (rare; found
+    # only with a pause at the right line: docs/findings.md), so those cells are not pinned down
+    "otel-context": (C,) * 10,
+    "structlog-contextvars": (None, C, C, C, None, None, None, None, None, C),
     # one namespace per OS thread: greenlets and tasks of a thread share it; patched, it is gevent's;
     # pooled threads keep what the previous child left (the reused contract)
     "threading-local": (C, U, U, U, C, C, C, C, C, C),
@@ -66,10 +71,18 @@ CORE = {
     "inhouse": ("thread", "asyncio", "executor"),
     "werkzeug-stack": ("thread", "asyncio"),
     "asgiref-local": ("asyncio", "sync-to-async"),
+    "otel-context": ("asyncio", "executor"),
+    "structlog-contextvars": ("asyncio",),
     "threading-local": ("thread",),
     "gevent-local": ("greenlet", "thread"),
     "flask": ("thread", "asyncio"),
     "flask-dispatch": ("thread", "sync-to-async"),
+}
+#: The targets of optional extras: the module each needs, and the extra.
+OPTIONAL = {
+    "asgiref-local": ("asgiref", "asgiref"),
+    "otel-context": ("opentelemetry.context", "otel"),
+    "structlog-contextvars": ("structlog.contextvars", "structlog"),
 }
 CELLS = [
     pytest.param(
@@ -85,13 +98,14 @@ CELLS = [
 
 
 def test_the_table_covers_every_builtin_target():
-    assert set(EXPECTED) == set(all_targets()) | {"asgiref-local"}
+    assert set(EXPECTED) == set(all_targets()) | set(OPTIONAL)
 
 
 @pytest.mark.parametrize("name, kind, verdict", CELLS)
 def test_verdict(name, kind, verdict):
-    if name == "asgiref-local":
-        pytest.importorskip("asgiref", reason="asgiref is an optional extra: pip install '.[asgiref]'")
+    if name in OPTIONAL:
+        module, extra = OPTIONAL[name]
+        pytest.importorskip(module, reason=f"an optional extra: pip install '.[{extra}]'")
     target = get_target(name)
     if name == "flask":
         target = replace(target, ops=target.ops - {"pop_app", "pop_request"} - DIVERGING_STREAMS)

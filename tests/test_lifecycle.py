@@ -18,7 +18,7 @@ from harness.ops import Op, Step
 from harness.retention import retention_plan
 from harness.runners.scheduler import run_trace
 from harness.targets import get_target
-from harness.targets.inhouse import minimal_steps
+from harness.targets.inhouse import minimal_steps, mutant_target
 from harness.trace import PAUSED, Observation, Trace
 
 from .mutant_search import FAST, fuzz_mutant

@@ -9,11 +9,13 @@ from harness.targets import (
     flask,
     gevent_local,
     inhouse,
+    otel,
     quart,
     seed,
     sentry,
     served,
     stdlib,
+    structlog_context,
     werkzeug,
 )
 from harness.targets.base import Target
@@ -34,6 +36,8 @@ _BUILTIN: tuple[Target, ...] = (
     stdlib.CONTEXTVARS_LOCAL,
     gevent_local.GEVENT_LOCAL,
     asgiref.ASGIREF_LOCAL,
+    otel.OTEL,
+    structlog_context.STRUCTLOG,
     flask.FLASK,
     dispatch.DISPATCH,
     served.WERKZEUG_SERVED,
@@ -44,6 +48,8 @@ _BUILTIN: tuple[Target, ...] = (
 #: Built-in targets that need a package which may be missing or broken here: why not (``None``: usable).
 _REQUIRES = {
     asgiref.ASGIREF_LOCAL.name: asgiref.unavailable,
+    otel.OTEL.name: otel.unavailable,
+    structlog_context.STRUCTLOG.name: structlog_context.unavailable,
     flask.FLASK.name: flask.unavailable,
     dispatch.DISPATCH.name: flask.unavailable,
     served.WERKZEUG_SERVED.name: flask.unavailable,
