@@ -281,7 +281,6 @@ def held_by_context(obj: object, depth: int = 6) -> bool:
         if not frontier:
             return False
     return False
-    return False
 
 
 def _describe(holder: object) -> str:
