@@ -37,6 +37,8 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
     starts = _op_starts(trace)
     object_of: dict[int, int] = {}
     orphaned: set[int] = set()
+    #: Ops paused on an object when it was dropped or replaced: they finish on the old one.
+    paused_on_old: set[int] = set()
 
     def after_step(index: int) -> None:
         op = trace.resumed_op(index)
@@ -44,8 +46,11 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
             if trace.steps[index].pause is None:  # the op has ended: its value is written
                 written.add(starts[index])
                 object_of[starts[index]] = op.obj
+                if starts[index] in paused_on_old:  # it finished on the object dropped meanwhile
+                    orphaned.add(starts[index])
         if op is not None and op.name in ("drop", "new"):
             orphaned.update(s for s in written if object_of[s] == op.obj)
+            paused_on_old.update(start for paused_op, start in model.paused.values() if paused_op.obj == op.obj)
         why = _why(trace, index, ends)
         if why is None:
             return

@@ -257,8 +257,10 @@ def referrer_chain(obj: object, depth: int = 5) -> str:
 _NOT_HOLDERS = (types.FrameType, weakref.ref, types.CellType)
 
 
-def held_by_context(obj: object, depth: int = 6) -> bool:
-    """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers. A Local
+def held_by_context(obj: object, depth: int = 12) -> bool:
+    """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers (the
+    context's HAMT nests a node per 32-way level: a pooled thread's context that lived
+    through many replays holds many variables, so the chain can be long). A Local
     built on a ``ContextVar`` leaves its values in every context that set it, even after the
     Local is gone: Python documents that "Context objects hold strong references to context
     variables" (https://docs.python.org/3/library/contextvars.html), so this is accepted
