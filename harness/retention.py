@@ -50,7 +50,9 @@ def retention_plan(trace: Trace, contracts: Mapping[str, str]) -> dict[int, Chec
                     orphaned.add(starts[index])
         if op is not None and op.name in ("drop", "new"):
             orphaned.update(s for s in written if object_of[s] == op.obj)
-            paused_on_old.update(start for paused_op, start in model.paused.values() if paused_op.obj == op.obj)
+            paused_on_old.update(
+                start for paused_op, start in model.paused.values() if paused_op.obj == op.obj
+            )
         why = _why(trace, index, ends)
         if why is None:
             return
