@@ -22,6 +22,7 @@ from harness import environment, interrupt, report
 from harness.baseline import builtin_paths, load_baseline
 from harness.bench import DEFAULT_SECTIONS, SECTIONS, BenchConfig, run_benchmarks
 from harness.bench.render import write_bench
+from harness.bench.ttf import VARIANTS, selectable_subjects
 from harness.compare import first_divergence, format_table
 from harness.database import open_database
 from harness.engine import find_divergence, minimize_divergence, observe
@@ -35,7 +36,7 @@ from harness.explore import (
     explore,
 )
 from harness.fuzzer import FuzzResult, fuzz
-from harness.generation import Generation
+from harness.generation import SCHEDULES, Generation
 from harness.junit import write_junit
 from harness.model import CONTRACTS
 from harness.paths import writable_file
@@ -47,6 +48,7 @@ from harness.shared import fuzz_shared, share_key
 from harness.targets import Target, all_targets, get_target, mutant_targets, unavailable_targets
 from harness.trace import DEFAULT_KINDS, WORKER_KINDS, Trace
 from strategies import validate_kinds
+from strategies.pct import DEFAULT_DEPTH
 
 EXIT_OK, EXIT_DIVERGED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -206,6 +208,19 @@ def _parser() -> argparse.ArgumentParser:
         "--no-guide", action="store_true", help="no Hypothesis target() guidance towards deep states"
     )
     fuzz_cmd.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="random",
+        help="how each trace's drawn steps are interleaved: 'random' (step by step), or 'pct' (PCT:"
+        " random worker priorities and --depth minus 1 priority change points; prints its guarantee,"
+        " a depth-d bug among n workers and k steps found with probability >= 1/(n*k^(d-1)) per example)",
+    )
+    fuzz_cmd.add_argument(
+        "--depth",
+        type=_positive_int,
+        help=f"the bug depth d that --schedule pct aims at (default: {DEFAULT_DEPTH})",
+    )
+    fuzz_cmd.add_argument(
         "--fast-shrink",
         action="store_true",
         help="skip Hypothesis's shrink phase: the harness's own minimiser alone shrinks the first failing"
@@ -342,6 +357,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes for the time-to-failure sections (default 1; seconds then compete for cores)",
     )
+    bench.add_argument(
+        "--variants",
+        metavar="V,...",
+        help=f"generation variants the ttf sections compare, comma-separated: {', '.join(VARIANTS)}"
+        " (default: all)",
+    )
+    bench.add_argument(
+        "--bugs",
+        metavar="NAME,...",
+        help="the bugs the ttf section measures, comma-separated: mutant target names, or"
+        " seed-local-ident-reuse (seed-local on threads, retention oracle off) (default: every mutant)",
+    )
     bench.add_argument("--reports", default="reports", help="where bench.json and bench.html go")
 
     rebuild = command("report", help="rebuild index.html from the JSON results on disk")
@@ -459,12 +486,17 @@ def _fuzz(args: argparse.Namespace) -> int:
     max_examples = args.max_examples
     if max_examples is None and args.seconds is None:
         max_examples = 100
+    if args.depth is not None and args.schedule != "pct":
+        raise InvalidArgument("--depth applies to --schedule pct only")
     directory = report.prepare_directory(args.reports)
     if args.junit_xml:
         writable_file(args.junit_xml, "--junit-xml")
     database = open_database("none" if args.no_database else args.database)
     builtin = [] if args.no_baseline else builtin_paths()
     args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
+    bound = _run_options(args, database)["generation"].bound_line()
+    if bound is not None:
+        print(bound, flush=True)
     if args.share_traces:
         results = [
             result
@@ -533,6 +565,8 @@ def _run_options(args: argparse.Namespace, database) -> dict:
             swarm=not args.no_swarm,
             guide=not args.no_guide,
             hypothesis_shrink=not args.fast_shrink,
+            schedule=args.schedule,
+            depth=DEFAULT_DEPTH if args.depth is None else args.depth,
         ),
         profile=args.profile,
         database=database,
@@ -795,6 +829,12 @@ def _bench(args: argparse.Namespace) -> int:
         config = replace(config, mutant_budget=args.budget, ttf_budget=args.budget)
     if args.jobs is not None:
         config = replace(config, jobs=args.jobs)
+    if args.variants is not None:
+        config = replace(config, ttf_variants=tuple(_split(args.variants, list(VARIANTS), "ttf variant")))
+    if args.bugs is not None:
+        config = replace(
+            config, ttf_bugs=tuple(_split(args.bugs, [s.name for s in selectable_subjects()], "ttf bug"))
+        )
 
     def say(line: str) -> None:
         interrupt.stop_if_interrupted()

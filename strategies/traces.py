@@ -40,6 +40,7 @@ from harness.trace import (
     Trace,
 )
 from strategies.assembly import RATE_OUT_OF, Entry, assemble, rate, slots
+from strategies.pct import pct_traces
 from strategies.swarm import ATTR_NAMES, MAX_VALUES, Swarm, swarms
 
 VALUES = st.integers(min_value=0, max_value=MAX_VALUES - 1)
@@ -136,6 +137,7 @@ def traces(
     preempt: bool = True,
     swarm: bool = True,
     quiet_kinds: Collection[str] = (),
+    pct_depth: int | None = None,
 ) -> st.SearchStrategy[Trace]:
     """Traces whose non-main workers are drawn (mixed) from ``kinds``.
 
@@ -148,7 +150,9 @@ def traces(
     of the ops, fewer objects, names and values, how often ops pause and workers are spawned
     explicitly); without, every trace uses the widest one. Workers of ``quiet_kinds`` that
     are not among ``kinds`` (a parent a kind needs, such as the task that calls
-    ``to_thread``, of a kind the target does not support) only spawn children.
+    ``to_thread``, of a kind the target does not support) only spawn children. With
+    ``pct_depth``, the entries are interleaved by a PCT schedule of that depth
+    (:mod:`strategies.pct`) instead of in drawn order.
     """
     kinds = validate_kinds(kinds)
     for family in families:
@@ -170,11 +174,18 @@ def traces(
     limits = Swarm.widest(names, objects_per_family, max_workers, can_pause)
     configs = swarms(limits, max_steps) if swarm else st.just(limits)
     quiet = frozenset(quiet_kinds) - set(kinds)
-    return configs.flatmap(lambda config: _traces_for(config, kinds, objects, max_steps, quiet))
+    if pct_depth is not None and pct_depth < 1:
+        raise InvalidArgument(f"the PCT depth must be positive, got {pct_depth}")
+    return configs.flatmap(lambda config: _traces_for(config, kinds, objects, max_steps, quiet, pct_depth))
 
 
 def _traces_for(
-    config: Swarm, kinds: tuple[str, ...], objects: tuple[str, ...], max_steps: int, quiet: frozenset[str]
+    config: Swarm,
+    kinds: tuple[str, ...],
+    objects: tuple[str, ...],
+    max_steps: int,
+    quiet: frozenset[str],
+    pct_depth: int | None = None,
 ) -> st.SearchStrategy[Trace]:
     pauses: st.SearchStrategy[int | None] = st.none()
     if config.pause_rate:
@@ -192,12 +203,16 @@ def _traces_for(
     # pause, a write in between and a read. The length is part of the configuration instead.
     length = config.steps or max_steps
     entries = st.lists(entry, min_size=1 if config.steps is None else length, max_size=length)
+    epilogue = config.ops if config.epilogue else None
+    if pct_depth is not None:
+        specs = slots(kinds, config.workers + 1, config.nest_rate)
+        return pct_traces(specs, entries, objects, pct_depth, config.stride, epilogue, quiet)
     return st.builds(
         assemble,
         slots(kinds, config.workers + 1, config.nest_rate),
         entries,
         st.just(objects),
         st.just(config.stride),
-        st.just(config.ops if config.epilogue else None),
+        st.just(epilogue),
         st.just(quiet),
     )

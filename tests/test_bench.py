@@ -84,11 +84,12 @@ def test_every_mutant_is_a_ttf_subject_on_its_own_kinds():
         assert by_name[mutant_name(cls)].kinds == tuple(getattr(cls, "KINDS", DEFAULT_KINDS))
 
 
-def test_the_variants_are_uniform_swarm_and_swarm_with_guidance():
+def test_the_variants_are_uniform_swarm_swarm_with_guidance_and_pct():
     assert ttf.VARIANTS == {
         "uniform": Generation(swarm=False, guide=False),
         "swarm": Generation(swarm=True, guide=False),
         "swarm+guide": Generation(),
+        "pct": Generation(schedule="pct", depth=3),
     }
     assert ttf.VARIANTS[ttf.DEFAULT_VARIANT] == Generation()
 

@@ -22,8 +22,10 @@ from harness.bench.ttf import (
     DEFAULT_VARIANT,
     VARIANTS,
     WERKZEUG_HINT,
+    all_subjects,
     measure_ttf,
     mutant_subjects,
+    selectable_subjects,
     werkzeug_subject,
 )
 from harness.errors import InvalidArgument
@@ -69,7 +71,21 @@ class BenchConfig:
     ttf_budget: int = 1000
     #: Worker processes the time-to-failure runs share (mutants, ttf, ttf-werkzeug).
     jobs: int = 1
+    #: The generation variants the ttf sections compare (``None``: every one of ``VARIANTS``).
+    ttf_variants: tuple[str, ...] | None = None
+    #: The subjects of the ttf section, by name (``None``: every mutant, and werkzeug 2.1.2's
+    #: LocalStack when it is the installed werkzeug).
+    ttf_bugs: tuple[str, ...] | None = None
     parallel_suite: tuple[str, ...] = PROPERTY_SUITE
+
+    def __post_init__(self) -> None:
+        for asked, known, what in (
+            (self.ttf_variants, list(VARIANTS), "ttf variant"),
+            (self.ttf_bugs, [subject.name for subject in selectable_subjects()], "ttf bug"),
+        ):
+            unknown = [name for name in asked or () if name not in known]
+            if unknown:
+                raise InvalidArgument(f"unknown {what} {unknown[0]!r}; choose from: {', '.join(known)}")
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -97,13 +113,22 @@ def _ttf_werkzeug(config: BenchConfig, say: Callable[[str], None]) -> dict[str, 
         reason = f"werkzeug {BUGGY_WERKZEUG} is not the installed werkzeug: {WERKZEUG_HINT}"
         say(f"ttf-werkzeug: skipped, {reason}")
         return {"skipped": reason}
-    return measure_ttf([subject], list(VARIANTS), config.ttf_seeds, config.ttf_budget, say, config.jobs)
+    return measure_ttf([subject], _variants(config), config.ttf_seeds, config.ttf_budget, say, config.jobs)
+
+
+def _variants(config: BenchConfig) -> list[str]:
+    """The ttf variants asked for, in :data:`VARIANTS` order."""
+    if config.ttf_variants is None:
+        return list(VARIANTS)
+    return [name for name in VARIANTS if name in config.ttf_variants]
 
 
 def _ttf(config: BenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
-    subject = werkzeug_subject()  # in the table too when this is the buggy werkzeug
-    subjects = mutant_subjects() + ([subject] if subject is not None else [])
-    return measure_ttf(subjects, list(VARIANTS), config.ttf_seeds, config.ttf_budget, say, config.jobs)
+    if config.ttf_bugs is not None:
+        subjects = [s for s in selectable_subjects() if s.name in config.ttf_bugs]
+    else:
+        subjects = all_subjects()  # werkzeug 2.1.2's row too when it is the installed werkzeug
+    return measure_ttf(subjects, _variants(config), config.ttf_seeds, config.ttf_budget, say, config.jobs)
 
 
 def run_benchmarks(

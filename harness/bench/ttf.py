@@ -21,12 +21,13 @@ from harness.targets import get_target
 from harness.targets.base import Target
 from harness.targets.inhouse import mutant_kinds, mutant_target
 
-#: The generation variants compared: uniform draws, swarm configurations, and swarm
-#: steered by guidance (the default).
+#: The generation variants compared: uniform draws, swarm configurations, swarm steered by
+#: guidance (the default), and the default with a PCT schedule of the default depth.
 VARIANTS: Mapping[str, Generation] = {
     "uniform": Generation(swarm=False, guide=False),
     "swarm": Generation(swarm=True, guide=False),
     "swarm+guide": Generation(),
+    "pct": Generation(schedule="pct"),
 }
 DEFAULT_VARIANT = "swarm+guide"
 
@@ -149,13 +150,27 @@ def _describe(row: dict[str, Any], budget: int) -> str:
 def _run(task: tuple[str, str, int, int]) -> dict[str, Any]:
     """One seed's run, named by plain values so that a worker process can take it."""
     variant, name, seed, budget = task
-    subject = _SUBJECTS_BY_NAME.get(name) or {s.name: s for s in _all_subjects()}[name]
+    subject = _SUBJECTS_BY_NAME.get(name) or {s.name: s for s in selectable_subjects()}[name]
     return first_failure(subject, VARIANTS[variant], seed, budget)
 
 
-def _all_subjects() -> list[Subject]:
+def ident_reuse_subject() -> Subject:
+    """The seed ``Local`` on threads with the retention oracle off: found only when a thread
+    ends before another starts (which reuses its ident) and the new one reads. A worker ends
+    after its last step, so this needs the two workers' steps not to interleave."""
+    return Subject("seed-local-ident-reuse", get_target("seed-local"), ("thread",), retention=False)
+
+
+def all_subjects() -> list[Subject]:
+    """Every mutant, and werkzeug 2.1.2's LocalStack when it is the installed werkzeug:
+    the ttf section's subjects."""
     subject = werkzeug_subject()
     return mutant_subjects() + ([subject] if subject is not None else [])
+
+
+def selectable_subjects() -> list[Subject]:
+    """What ``bench --bugs`` may name: :func:`all_subjects` and the seed's ident reuse."""
+    return all_subjects() + [ident_reuse_subject()]
 
 
 #: Subjects handed in by the caller of :func:`measure_ttf` in this process (a worker
