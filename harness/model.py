@@ -211,8 +211,9 @@ class _Model:
             workers[slot] = None
             self.pool_left[POOL_OF[kind]][slot] = (state, kind)
         if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
-            parent = self.trace.parents[worker]
-            self.states[parent] = self._handed(copy.deepcopy(state), "returned", self.states[parent])
+            parent = self.trace.parents[worker]  # it takes the child's values, not its kind's abilities
+            taken = self._handed(copy.deepcopy(state), "returned", self.states[parent])
+            self.states[parent] = self._for_kind(taken, self.trace.workers[parent])
 
     def _handed(self, state: list[Any], how: str, before: list[Any] | None = None) -> list[Any]:
         """``state`` after the ``handover`` of each user-defined family that has one (see

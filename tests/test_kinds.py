@@ -137,7 +137,8 @@ def test_verdict(name, kind, verdict):
         return
     assert result.verdict == verdict, result.divergence and result.divergence.table()
     if verdict == D:
-        assert len(result.divergence.trace.steps) <= 3 or result.flaky
+        ops = [step for step in result.divergence.trace.steps if step.op is not None]
+        assert len(ops) <= 3 or result.flaky  # spawns and resumes aside
 
 
 @pytest.mark.parametrize(

@@ -78,3 +78,15 @@ def test_inherit_copies_main_state_at_spawn_not_later():
     inherit = expected_observations(trace, {"greenlet": INHERIT})
     assert fresh[3:] == [Observation.returned(2), NONE, Observation.returned(3)]
     assert inherit[3:] == [Observation.returned(2), Observation.returned(1), Observation.returned(3)]
+
+
+def test_a_write_back_hands_the_parent_values_not_the_childs_abilities():
+    # an asyncio task cannot stop mid-request; a sync-to-async child that ended (a thread,
+    # which can) gives the task its state back, but the task still runs requests through
+    trace = Trace(
+        ("main", "asyncio", "sync-to-async"),
+        ("dispatch",),
+        (Step(1, spawn=2), Step(1, Op("request_begin", 0, "admin", 0)), Step(1, Op("request_end", 0))),
+        (None, 0, 1),
+    )
+    assert expected_observations(trace)[2] == Observation("raised", "RuntimeError")  # none open
