@@ -86,13 +86,13 @@ def _op_starts(trace: Trace) -> dict[int, int]:
 
 def _why(trace: Trace, index: int, ends: Mapping[int, int]) -> str | None:
     """Why step ``index`` is a checkpoint (``None``: it is not)."""
-    ended = [worker for worker, end in ends.items() if end == index]
-    if ended:
-        return "after " + ", ".join(f"w{worker} ended" for worker in sorted(ended))
+    reasons = []
     op = trace.resumed_op(index)
     if op is not None and trace.steps[index].pause is None:
         if op.name == "release":
-            return f"after w{trace.steps[index].worker} released o{op.obj}"
+            reasons.append(f"w{trace.steps[index].worker} released o{op.obj}")
         if op.name == "drop":
-            return f"after o{op.obj} was dropped"
-    return None
+            reasons.append(f"o{op.obj} was dropped")
+    ended = [worker for worker, end in ends.items() if end == index]
+    reasons += [f"w{worker} ended" for worker in sorted(ended)]
+    return "after " + ", ".join(reasons) if reasons else None

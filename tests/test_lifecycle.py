@@ -103,7 +103,7 @@ BOOKKEEPING = {
 def test_a_finished_workers_bookkeeping_is_found_and_shrunk(cls, kind):
     divergence = _found(cls, kind)
     observed = divergence.observed[divergence.index]
-    assert observed.outcome == "retained" and "after w1 ended" in observed.value, divergence.table()
+    assert observed.outcome == "retained" and "w1 ended" in observed.value, divergence.table()
     assert BOOKKEEPING[cls] in observed.value and cls.__name__ in observed.value  # the chain names the Local
     assert "still alive" not in observed.value or "w1's" in observed.value  # the worker's object, not a value
     assert len(divergence.trace.steps) <= minimal_steps(cls)
