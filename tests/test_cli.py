@@ -346,3 +346,43 @@ def test_selftest_with_a_small_budget_says_survivors_may_need_more_examples(tmp_
         "hint: --max-examples 2 is below the default 1000: a survivor may only need more examples"
         in run.stdout
     )
+
+
+ECOSYSTEM = {  # target: (the package it imports, what `targets` says is missing)
+    "otel-context": ("opentelemetry", "opentelemetry-api"),
+    "structlog-contextvars": ("structlog", "structlog"),
+    "sentry-scopes": ("sentry_sdk", "sentry-sdk"),
+    "quart": ("quart", "quart"),
+}
+
+
+def test_missing_ecosystem_libraries_make_their_targets_unavailable_with_the_install_hint(tmp_path):
+    site = tmp_path / "site"
+    for package, _ in ECOSYSTEM.values():
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{package}'\", name={package!r})\n"
+        )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), ROOT])}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "harness", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    listed = run("targets")
+    assert listed.returncode == 0, listed.stderr
+    unavailable = listed.stdout.split("unavailable here:")[1]
+    for name, (_, distribution) in ECOSYSTEM.items():
+        line = next(line for line in unavailable.splitlines() if line.startswith(name))
+        assert f"needs {distribution}" in line.replace("Quart", "quart") and "pip install" in line, line
+    named = run("fuzz", "--target", "otel-context", "--max-examples", "1")
+    assert (
+        named.returncode == 2
+        and "'otel-context' is unavailable here: needs opentelemetry-api" in named.stderr
+    )
