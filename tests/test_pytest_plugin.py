@@ -59,8 +59,14 @@ def test_check_local_passes_conforming_locals_and_fails_with_the_table(pytester)
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(
-        ["*ThreadKeyedLocal diverges from the model at step 1*", "*>>*raises AttributeError*"]
+    # greenlets share one thread's key: a greenlet reads another's value, or (the retention
+    # check, one step) a finished greenlet's value stays under the shared key; which is met
+    # first depends on the run's random seed
+    result.stdout.re_match_lines(
+        [
+            r".*ThreadKeyedLocal diverges from the model at step [01] .*",
+            r".*>>.*(raises AttributeError|retained: after w1 ended).*",
+        ]
     )
 
 
