@@ -50,7 +50,11 @@ class Divergence:
                 return obs.outcome
             return f"{obs.outcome} {obs.value}"
 
-        return (self.step_name(), shape(self.expected[self.index]), shape(self.observed[self.index]))
+        observed = self.observed[self.index]
+        # a value kept alive is noticed at whichever checkpoint comes first (a release, a
+        # drop, a worker's end): the op there is incidental, not part of the bug's shape
+        step = "checkpoint" if observed.outcome == "retained" else self.step_name()
+        return (step, shape(self.expected[self.index]), shape(observed))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form (trace, index, observations, contracts), with what explains

@@ -93,6 +93,8 @@ def _why(trace: Trace, index: int, ends: Mapping[int, int]) -> str | None:
             reasons.append(f"w{trace.steps[index].worker} released o{op.obj}")
         if op.name == "drop":
             reasons.append(f"o{op.obj} was dropped")
+        if op.name == "new":
+            reasons.append(f"o{op.obj} was replaced")
     ended = [worker for worker, end in ends.items() if end == index]
     reasons += [f"w{worker} ended" for worker in sorted(ended)]
     return "after " + ", ".join(reasons) if reasons else None
