@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bench.timing import STEP_TIMEOUT, interleaved, per_round, seconds_for, spread
+from harness.bench.timing import (
+    STEP_TIMEOUT,
+    interleaved,
+    on_off_line,
+    on_off_summary,
+    per_round,
+    seconds_for,
+    spread,
+)
 from harness.bench.traces import synthetic_trace
 from harness.fuzzer import FuzzResult, fuzz
 from harness.generation import Generation
@@ -72,16 +80,11 @@ def measure_preemption(examples: int, steps: int, rounds: int, say) -> dict[str,
         },
         rounds,
     )
-    cost = spread(per_round(fuzz_s["on"], fuzz_s["off"], lambda on, off: on / off))
     result = {
         "kind": KIND,
         "examples": examples,
         "rounds": rounds,
-        "off_per_s": spread([examples / s for s in fuzz_s["off"]]),
-        "on_per_s": spread([examples / s for s in fuzz_s["on"]]),
-        "cost_ratio": cost,
-        "goal": GOAL,
-        "met": cost["median"] <= GOAL,
+        **on_off_summary(fuzz_s, examples, GOAL),
         "ops": steps,
         "off_us_per_op": spread([s / steps * 1e6 for s in replay_s["off"]]),
         "on_us_per_op": spread([s / steps * 1e6 for s in replay_s["on"]]),
@@ -91,12 +94,7 @@ def measure_preemption(examples: int, steps: int, rounds: int, say) -> dict[str,
     }
     for divergence in diverged:
         say(f"preemption: a run diverged, its time includes shrinking: {divergence}")
-    off_rate, on_rate = result["off_per_s"]["median"], result["on_per_s"]["median"]
-    say(
-        f"preemption {KIND}: off {off_rate:.0f} ex/s, on {on_rate:.0f} ex/s:"
-        f" on costs {cost['median']:.2f}x off (range {cost['min']:.2f}-{cost['max']:.2f},"
-        f" {rounds} rounds; goal <= {GOAL:.0f}x)"
-    )
+    say(on_off_line(f"preemption {KIND}", result, rounds))
     say(
         f"preemption replay: {result['off_us_per_op']['median']:.1f} us/op unpaused,"
         f" {result['on_us_per_op']['median']:.1f} us/op paused once"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.bench.timing import STEP_TIMEOUT, interleaved, per_round, seconds_for, spread
+from harness.bench.timing import (
+    STEP_TIMEOUT,
+    interleaved,
+    on_off_line,
+    on_off_summary,
+    per_round,
+    seconds_for,
+    spread,
+)
 from harness.fuzzer import FuzzProgress, FuzzResult, fuzz
 from harness.kinds import DEFAULT_KINDS
 from harness.targets import get_target
@@ -57,28 +65,18 @@ def measure_retention(examples: int, rounds: int, say) -> dict[str, Any]:
         },
         rounds,
     )
-    cost = spread(per_round(seconds["on"], seconds["off"], lambda on, off: on / off))
     replay_cost = spread(per_round(replay["on"], replay["off"], lambda on, off: on / off))
     result = {
         "target": TARGET,
         "kinds": list(DEFAULT_KINDS),
         "examples": examples,
         "rounds": rounds,
-        "off_per_s": spread([examples / s for s in seconds["off"]]),
-        "on_per_s": spread([examples / s for s in seconds["on"]]),
-        "cost_ratio": cost,
+        **on_off_summary(seconds, examples, GOAL),
         "replay_ratio": replay_cost,
-        "goal": GOAL,
-        "met": cost["median"] <= GOAL,
         # werkzeug conforms: a run that diverged timed its shrinking too
         "diverged": diverged,
     }
     for divergence in diverged:
         say(f"retention: a run diverged, its time includes shrinking: {divergence}")
-    off_rate, on_rate = result["off_per_s"]["median"], result["on_per_s"]["median"]
-    say(
-        f"retention: off {off_rate:.0f} ex/s, on {on_rate:.0f} ex/s:"
-        f" on costs {cost['median']:.2f}x off (range {cost['min']:.2f}-{cost['max']:.2f}, {rounds} rounds;"
-        f" replay alone {replay_cost['median']:.2f}x; goal <= {GOAL}x)"
-    )
+    say(f"{on_off_line('retention', result, rounds)}; replay alone {replay_cost['median']:.2f}x")
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 #: The watchdog's step timeout in the benchmark's fuzz runs. None of their targets hangs;
 #: on a loaded machine, a step that runs a full collection can take over the default
@@ -64,3 +65,28 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float]:
         "r2": 1.0 - residual / total if total else 1.0,
         "max_residual": max(abs(y - p) / y for y, p in zip(ys, predicted, strict=True)),
     }
+
+
+def on_off_summary(seconds: Mapping[str, Sequence[float]], examples: int, goal: float) -> dict[str, Any]:
+    """What a feature costs, from ``seconds["on"]`` and ``seconds["off"]`` (one fuzz run of
+    ``examples`` examples each way per round, in round order): examples/s each way, the
+    per-round cost ratio on/off (so noise cannot make it negative), all as medians with
+    their range, and whether the median ratio meets ``goal``."""
+    cost = spread(per_round(seconds["on"], seconds["off"], lambda on, off: on / off))
+    return {
+        "off_per_s": spread([examples / s for s in seconds["off"]]),
+        "on_per_s": spread([examples / s for s in seconds["on"]]),
+        "cost_ratio": cost,
+        "goal": goal,
+        "met": cost["median"] <= goal,
+    }
+
+
+def on_off_line(name: str, summary: Mapping[str, Any], rounds: int) -> str:
+    """One line saying what :func:`on_off_summary` found: rates each way and the cost ratio."""
+    cost = summary["cost_ratio"]
+    return (
+        f"{name}: off {summary['off_per_s']['median']:.0f} ex/s, on {summary['on_per_s']['median']:.0f} ex/s:"
+        f" on costs {cost['median']:.2f}x off (range {cost['min']:.2f}-{cost['max']:.2f}, {rounds} rounds;"
+        f" goal <= {summary['goal']:g}x)"
+    )
