@@ -38,6 +38,7 @@ from harness.explore import (
 from harness.fuzzer import FuzzResult, fuzz
 from harness.generation import SCHEDULES, Generation
 from harness.junit import write_junit
+from harness.kinds import ASGIREF_KINDS
 from harness.model import CONTRACTS
 from harness.paths import writable_file
 from harness.profiles import PROFILES
@@ -467,14 +468,27 @@ def _kinds(text: str) -> list[str]:
 
 
 def _kind_groups(values: list[str] | None) -> list[list[str]]:
-    """One run per ``--kinds`` value (a comma list is one mixed run); ``all``: one run per kind."""
+    """One run per ``--kinds`` value (a comma list is one mixed run); ``all``: one run per
+    kind usable here (asgiref's bridges only when asgiref is installed: one line on stderr
+    says they are skipped; named explicitly without asgiref, they are bad usage)."""
     groups = []
     for text in values or [",".join(DEFAULT_KINDS)]:
         if text.strip() == "all":
-            groups.extend([kind] for kind in WORKER_KINDS)
+            groups.extend([kind] for kind in _usable_kinds())
         else:
             groups.append(_kinds(text))
     return groups
+
+
+def _usable_kinds() -> list[str]:
+    from harness.runners.bridges import asgiref_available
+
+    if asgiref_available():
+        return list(WORKER_KINDS)
+    skipped = [kind for kind in WORKER_KINDS if kind in ASGIREF_KINDS]
+    note = f"harness: skipping kinds {', '.join(skipped)}: they need asgiref: pip install asgiref"
+    print(note, file=sys.stderr)
+    return [kind for kind in WORKER_KINDS if kind not in ASGIREF_KINDS]
 
 
 def _fuzz(args: argparse.Namespace) -> int:

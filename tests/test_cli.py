@@ -386,3 +386,18 @@ def test_missing_ecosystem_libraries_make_their_targets_unavailable_with_the_ins
         named.returncode == 2
         and "'otel-context' is unavailable here: needs opentelemetry-api" in named.stderr
     )
+
+
+def test_kinds_all_leaves_out_asgiref_bridges_when_asgiref_is_missing(tmp_path, broken_packages):
+    run = broken_packages("fuzz", "--target", "werkzeug-local", "--kinds", "all", "--max-examples", "1")
+    assert run.returncode == 0, run.stderr
+    assert (
+        "harness: skipping kinds sync-to-async, async-to-sync: they need asgiref: pip install asgiref"
+        in run.stderr
+    )
+    fuzzed = {path.name.split("--")[1] for path in (tmp_path / "reports" / "results").glob("*.json")}
+    assert len(fuzzed) == 8 and not fuzzed & {"sync-to-async.json", "async-to-sync.json"}, fuzzed
+    named = broken_packages(
+        "fuzz", "--target", "werkzeug-local", "--kinds", "sync-to-async", "--max-examples", "1"
+    )
+    assert named.returncode == 2 and named.stderr.count("\n") == 1 and "need asgiref" in named.stderr
