@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,50 @@ class AnyError(Exception):
     """Raised by an operation's ``model``: a correct object raises *some* exception here,
     of any type (misuse a library refuses in its own way, e.g. popping what was never
     pushed); the step then expects any error and changes nothing."""
+
+
+def observable(result: Any) -> Any:
+    """An operation's result as the harness compares, stores and shows it: JSON data as it
+    is (tuples and lists alike), a set as its sorted items, anything else (bytes, objects)
+    by its ``repr``, so give a result object a ``__repr__`` that says what it holds (the
+    default one, with the address, never compares equal)."""
+    if result is None or isinstance(result, (bool, int, float, str)):
+        return result
+    if isinstance(result, (list, tuple)):
+        return tuple(observable(item) for item in result)
+    if isinstance(result, (set, frozenset)):
+        return tuple(sorted((observable(item) for item in result), key=repr))
+    if isinstance(result, dict):
+        return {
+            str(key) if not isinstance(key, str) else key: observable(value) for key, value in result.items()
+        }
+    return repr(result)
+
+
+def _passed_on(result: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert(result)``, or for an awaitable (a coroutine op awaited by an asyncio
+    worker) a coroutine of the converted result."""
+    if inspect.isawaitable(result):
+
+        async def awaited() -> Any:
+            return convert(await result)
+
+        return awaited()
+    return convert(result)
+
+
+def _check_arity(function: Callable[..., Any], what: str, shape: str) -> None:
+    """Raise :class:`InvalidArgument` unless ``function`` takes two positional arguments."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: trusted
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise InvalidArgument(
+            f"{what} must take two arguments {shape}, it is {function!r}{signature}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -80,6 +125,9 @@ class Operation:
             raise InvalidArgument(f"operation {self.name!r}: apply must be callable (obj, arg) -> result")
         if self.model is not None and not callable(self.model):
             raise InvalidArgument(f"operation {self.name!r}: model must be callable (state, arg) -> result")
+        _check_arity(self.apply, f"operation {self.name!r}: apply", "(obj, arg)")
+        if self.model is not None:
+            _check_arity(self.model, f"operation {self.name!r}: model", "(state, arg)")
         if self.args is not None and not isinstance(self.args, st.SearchStrategy):
             if isinstance(self.args, (str, bytes)) or not isinstance(self.args, Sequence) or not self.args:
                 raise InvalidArgument(
@@ -173,15 +221,16 @@ class Family:
         return self.initial()
 
     def apply(self, obj: Any, op: Op) -> Any:
-        """Perform ``op`` on the object under test; return its result (exceptions propagate)."""
-        return self.by_name[op.name].apply(obj, op.value)
+        """Perform ``op`` on the object under test; return its result as compared (see
+        :func:`observable`; exceptions propagate)."""
+        return _passed_on(self.by_name[op.name].apply(obj, op.value), observable)
 
     def expect(self, state: Any, op: Op) -> Any:
         """What a correct object returns for ``op`` given a worker's model ``state`` (which
         the model may change); what the model raises is what a correct object raises."""
         model = self.by_name[op.name].model
         assert model is not None, "a family with a reference implementation has no model"
-        return model(state, op.value)
+        return observable(model(state, op.value))
 
     def describe(self, op: Op) -> str:
         """How a trace table writes ``op``: ``o0.add(1)``."""

@@ -51,10 +51,17 @@ MAX_PAUSE = 10_000
 
 def register_family(family: Any) -> None:
     """Make a user-defined family's traces valid: its name and op names join the tables
-    above (a family made again under the same name replaces the earlier one). Raise
-    :class:`InvalidArgument` for the name of a built-in family."""
+    above (the same family made again, e.g. its module imported twice, replaces the earlier
+    one). Raise :class:`InvalidArgument` for the name of a built-in family, or of another
+    family with other operations."""
     if family.name in FAMILIES:
         raise InvalidArgument(f"family name {family.name!r} is built in; choose another")
+    known = USER_FAMILIES.get(family.name)
+    if known is not None and known.op_names != family.op_names:
+        raise InvalidArgument(
+            f"family name {family.name!r} is taken by another family (operations"
+            f" {', '.join(known.by_name)}); choose another"
+        )
     USER_FAMILIES[family.name] = family
     OPS_BY_FAMILY[family.name] = family.op_names
     PAUSABLE_FAMILIES.add(family.name)

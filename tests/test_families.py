@@ -230,3 +230,95 @@ def test_the_readme_example_is_checked_on_threads_greenlets_and_tasks(tmp_path):
     )
     assert run.returncode == 0 and "conforms" in run.stderr, run.stdout + run.stderr
     assert len(code.strip().splitlines()) <= 30  # the issue: a user family in under 30 lines
+
+
+def test_results_are_compared_as_data_and_anything_else_by_its_repr():
+    from harness.families import observable
+
+    class Shown:
+        def __repr__(self):
+            return "Shown(1)"
+
+    assert observable({3, 1, 2}) == (1, 2, 3)
+    assert observable([1, [2, b"x"]]) == (1, (2, "b'x'"))
+    assert observable({1: {"a"}}) == {"1": ("a",)}
+    assert observable(Shown()) == "Shown(1)"
+
+
+def test_a_family_with_set_results_is_fuzzed_and_reported(tmp_path):
+    (tmp_path / "sets.py").write_text(
+        "import contextvars, itertools\n"
+        "from harness.families import Family, Operation\n"
+        "_ids = itertools.count()\n"
+        "class Tags:\n"
+        "    def __init__(self):\n"
+        "        self.var = contextvars.ContextVar(f't{next(_ids)}', default=frozenset())\n"
+        "    def add(self, tag):\n"
+        "        self.var.set(self.var.get() | {tag})\n"
+        "    def tags(self):\n"
+        "        return set(self.var.get())\n"
+        "TAGS = Family('tag_set', [\n"
+        "    Operation('add', lambda o, t: o.add(t), args=['a', 'b'], model=lambda s, t: s.update({t: 1})),\n"
+        "    Operation('tags', lambda o, _: o.tags(), model=lambda s, _: set(s)),\n"
+        "])\n"
+        "TARGET = TAGS.target(Tags)\n"
+    )
+    run = harness(
+        "fuzz", "--target", "sets:TARGET", "--kinds", "thread,asyncio", "--max-examples", "30", cwd=tmp_path
+    )
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert list((tmp_path / "reports" / "results").glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: Operation("a", lambda obj: obj, model=lambda s, a: None),
+            r"apply must take two arguments \(obj, arg\)",
+        ),
+        (
+            lambda: Operation("a", lambda o, a: o, model=lambda s: None),
+            r"model must take two arguments \(state, arg\)",
+        ),
+        (
+            lambda: Family("counter", [Operation("other", lambda o, a: o, model=lambda s, a: None)]),
+            "family name 'counter' is taken by another family",
+        ),
+    ],
+)
+def test_wrong_arities_and_a_taken_family_name_are_refused(make, message):
+    with pytest.raises(InvalidArgument, match=message):
+        make()
+
+
+def test_a_family_reproducer_runs_from_where_the_fuzz_run_ran(tmp_path):
+    readme = (Path(ROOT) / "README.md").read_text()
+    start = readme.index("# counters.py")
+    code = readme[start : readme.index("```", start)]
+    buggy = code.replace(
+        "self.var.set(self.var.get() + n)",
+        "self.shared = getattr(self, 'shared', 0) + n",  # one count for all
+    )
+    buggy = buggy.replace("return self.var.get()", "return self.shared", 1)
+    (tmp_path / "shared_counter.py").write_text(buggy)
+    run = harness(
+        "fuzz",
+        "--target",
+        "shared_counter:TARGET",
+        "--kinds",
+        "thread",
+        "--max-examples",
+        "200",
+        "--seed",
+        "2",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    script = next((tmp_path / "reports" / "divergences").glob("*.reproduce.py"))
+    # only the harness on the path (installed), the user's module found in the current directory
+    env = {"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"}
+    reproduced = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert reproduced.returncode == 1, run.stdout + reproduced.stdout + reproduced.stderr
