@@ -72,7 +72,10 @@ class CopiedAtFirstUseLocal(_ContextVarLocalBase):
     """A child shares its parent's dict until the child's first change, instead of getting a
     copy when it is created: the parent's writes after the spawn show in the child.
 
-    Minimal trace: 4 steps (main set; w1 (asyncio) get, spawned by main then; main set; w1 get).
+    Minimal trace: 5 steps when the retention check meets it first (main set; w1 (asyncio)
+    reads, spawned by main then; main sets another name; main releases: that value is still
+    held through w1's shared dict; w1 goes on), 4 as a wrong read (main set; w1 get; main
+    set; w1 get).
     """
 
     __slots__ = ()
