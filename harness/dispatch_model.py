@@ -9,6 +9,8 @@ app, URL and ``g`` before and after, however other workers' requests interleave.
 
 A worker has at most one request open: ``request_begin`` while one is open raises
 ``RuntimeError`` (no request is sent); so does ``request_end`` with none open. A worker
+started in a copy of the context of a worker stopped inside a request (thread-ctx, asyncio
+tasks, ...) is inside that request too, and cannot start one. A worker
 that cannot be suspended (main, asyncio tasks: see :mod:`harness.runners.checkpoint`)
 runs each request to its end within ``request_begin``, which observes the record from
 before the checkpoint.
@@ -32,18 +34,23 @@ def request_record(mount: str, token: int) -> str:
 class DispatchState:
     """One worker's open request, if any."""
 
-    def __init__(self, suspendable: bool = True) -> None:
+    def __init__(self, suspendable: bool = True, inside: bool = False) -> None:
         self.suspendable = suspendable
         self.open: list[str] = []
+        #: Started in a copy of the context of a worker stopped inside a request: it is
+        #: inside that request too (the harness's marker travels with the context), so it
+        #: cannot start one of its own.
+        self.inside = inside
 
     def __deepcopy__(self, memo: dict) -> DispatchState:
-        # a new worker (fresh or inherit) never starts inside a request
-        return DispatchState(self.suspendable)
+        # a copy of a worker's state is a child's that inherits its context (the contracts
+        # inherit and write-back): inside the request its parent is stopped in, if any
+        return DispatchState(self.suspendable, inside=bool(self.open) or self.inside)
 
     def apply(self, op: Op) -> Observation:
         """The observation ``op`` gives in this worker, updating the state."""
         if op.name == "request_begin":
-            if self.open:
+            if self.open or self.inside:
                 return _REFUSED
             record = request_record(op.attr, op.value)
             if self.suspendable:

@@ -213,6 +213,9 @@ class _Model:
         if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
             parent = self.trace.parents[worker]  # it takes the child's values, not its kind's abilities
             taken = self._handed(copy.deepcopy(state), "returned", self.states[parent])
+            for index, data in enumerate(taken):
+                if isinstance(data, DispatchState):  # requests are the worker's own, not values
+                    taken[index] = self.states[parent][index]
             self.states[parent] = self._for_kind(taken, self.trace.workers[parent])
 
     def _handed(self, state: list[Any], how: str, before: list[Any] | None = None) -> list[Any]:

@@ -109,3 +109,32 @@ def test_a_token_kept_outside_g_is_caught_only_through_the_interleaving(kind):
     assert divergence.trace.steps[divergence.index].op.name == "request_end"
     # two requests: one stopped at its checkpoint while another one ran
     assert len(divergence.trace.steps) == 3 and len(divergence.trace.workers) >= 2
+
+
+@pytest.mark.parametrize(
+    "name", ["flask-dispatch", "flask-dispatch-werkzeug-server", "flask-dispatch-gevent-server"]
+)
+def test_a_child_started_in_a_copy_of_a_context_inside_a_request_is_inside_it_too(name):
+    # w1 is stopped inside a request when it starts w2 in a copy of its context: w2 is inside
+    # that request too, so its own request is refused (RuntimeError), in the model as in the
+    # client and in both real servers; w1's request then finishes as it began
+    trace = Trace.from_dict(
+        {
+            "version": 2,
+            "workers": [
+                {"kind": "main"},
+                {"kind": "thread-ctx", "parent": 0},
+                {"kind": "thread-ctx", "parent": 1},
+            ],
+            "objects": ["dispatch"],
+            "steps": [
+                {"worker": 1, "op": {"op": "request_begin", "obj": 0, "attr": "admin", "value": 0}},
+                {"worker": 1, "spawn": 2},
+                {"worker": 2, "op": {"op": "request_begin", "obj": 0, "attr": "admin", "value": 1}},
+                {"worker": 1, "op": {"op": "request_end", "obj": 0}},
+            ],
+        }
+    )
+    expected, observed = observe(trace, get_target(name))
+    assert expected[2] == Observation("raised", "RuntimeError")
+    assert observed == expected
