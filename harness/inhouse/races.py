@@ -21,7 +21,10 @@ class CopyOnWriteStorageLocal(Local):
     writes the copy back, without a lock: a set that pauses between reading the storage
     and writing its copy back undoes what another worker set meanwhile (a lost update).
 
-    Minimal trace: 4 steps (w1 set, pausing; main set; w1 resumes; main get).
+    Minimal trace: 5 steps when the retention check meets it first (main set; w1 set,
+    pausing twice; main sets the name again; w1 resumes: the copy it writes back brings main's
+    replaced value back to life), 4 as a wrong read (w1 set, pausing; main set; w1 resumes;
+    main get).
     """
 
     __slots__ = ()
