@@ -53,9 +53,11 @@ class SyncToAsyncWorker(QueueWorker):
             answer(self)  # the spawn step's answer: the child runs
             self.serve()
 
+        channel = CURRENT_CHANNEL.get()
         try:
             await sync_to_async(body)()
         finally:
+            CURRENT_CHANNEL.set(channel)  # the write-back brings values, not the harness's channel
             self._returned.set_result(None)
         return ANSWERED
 
@@ -86,9 +88,11 @@ class AsyncToSyncWorker:
             answer(self)
             await self._serve()
 
+        channel = CURRENT_CHANNEL.get()
         try:
             async_to_sync(body)()
         finally:
+            CURRENT_CHANNEL.set(channel)  # the write-back brings values, not the harness's channel
             self._returned.set()
         return ANSWERED
 
