@@ -13,6 +13,7 @@ from harness.inhouse.races import RACES
 from harness.ops import InvalidTrace
 from harness.selftest import SELFTEST_GENERATION, run_selftest
 from harness.targets.inhouse import minimal_steps, mutant_kinds, mutant_target
+from harness.trace import Observation
 
 
 def test_at_least_twelve_mutants_each_naming_its_bug():
@@ -55,10 +56,20 @@ def test_mutant_is_killed_and_shrunk_to_its_stated_minimum(cls):
             )
         except InvalidTrace:
             continue
-        runs = {tuple(observe(trace, target)[1]) for _ in range(5)}
+        runs = {tuple(_without_holders(observe(trace, target)[1])) for _ in range(5)}
         assert len(runs) == 1, (kind, runs)
         replayed += 1
     assert replayed >= 1
+
+
+def _without_holders(observations):
+    """The observations, a retained one without what holds the value: the chain names
+    containers by their sizes, which depend on whether CPython reused an address (the
+    storage-by-address mutant's dict has an entry more when it did not)."""
+    return [
+        Observation(o.outcome, o.value.split(", held by")[0]) if o.outcome == "retained" else o
+        for o in observations
+    ]
 
 
 class NotABugLocal(Local):
