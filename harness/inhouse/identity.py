@@ -57,21 +57,3 @@ def current_identity() -> object:
         if current.parent is not None:
             return current
     return thread_identity()
-
-
-def worker_object() -> object:
-    """The calling worker's own object: its running asyncio task, else its greenlet unless
-    that is its thread's main greenlet, else its ``threading.Thread``."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        task = asyncio.current_task()
-        if task is not None:
-            return task
-    if _current_greenlet is not None:
-        current = _current_greenlet()
-        if current.parent is not None:
-            return current
-    return threading.current_thread()

@@ -9,11 +9,14 @@ trace: N steps``, with the retention check on, as it is by default).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 import weakref
 from typing import Any
 
-from harness.inhouse.identity import worker_object
+import greenlet
+
 from harness.inhouse.local import Local
 
 
@@ -122,6 +125,21 @@ def _empty_entry(ref: weakref.ref, number: int) -> None:
         local._storage[number] = {}
 
 
+def _worker_object() -> object:
+    """The calling worker's own object, as asgiref 3.2.5 keyed its storage: the running
+    task, else the current (non-main) greenlet, else the ``threading.Thread``."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        task = asyncio.current_task()
+        if task is not None:
+            return task
+    current = greenlet.getcurrent()
+    return current if current.parent is not None else threading.current_thread()
+
+
 class ReleaseKeepsWorkerLocal(Local):
     """``release`` remembers the releasing worker (its own object: thread, greenlet or
     task, in a dict), so its next access could tell it released; the mark goes at that
@@ -140,10 +158,10 @@ class ReleaseKeepsWorkerLocal(Local):
 
     def __release_local__(self) -> None:
         super().__release_local__()
-        self._released[worker_object()] = True
+        self._released[_worker_object()] = True
 
     def _slot(self, create: bool) -> dict[str, Any] | None:
-        self._released.pop(worker_object(), None)
+        self._released.pop(_worker_object(), None)
         return super()._slot(create)
 
 

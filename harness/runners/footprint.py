@@ -66,6 +66,23 @@ WORKER_TYPES: tuple[type, ...] = (threading.Thread, greenlet.greenlet, asyncio.F
 LIMIT = 5000
 
 
+def worker_object() -> object:
+    """The calling worker's own object: its running asyncio task, else its greenlet unless
+    that is its thread's main greenlet, else its ``threading.Thread``."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        task = asyncio.current_task()
+        if task is not None:
+            return task
+    current = greenlet.getcurrent()
+    if current.parent is not None:
+        return current
+    return threading.current_thread()
+
+
 @dataclass(frozen=True)
 class Reach:
     """What a walk from some roots reached: the objects' ids (``None``: over :data:`LIMIT`)."""

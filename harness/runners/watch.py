@@ -15,9 +15,8 @@ from typing import Any
 
 import greenlet
 
-from harness.inhouse.identity import worker_object
 from harness.observation import Observation
-from harness.runners.footprint import Footprint, describe, first_held, footprint, reach
+from harness.runners.footprint import Footprint, describe, first_held, footprint, reach, worker_object
 from harness.values import Value
 
 #: Families whose written values are watched (Flask and dispatch worlds are not).
