@@ -37,8 +37,17 @@ def test_a_version_1_file_loads_and_replays():
     trace = Trace.from_json((FIXTURES / "v1-seed-local-threads.json").read_text())
     assert trace.workers == ("main", "thread", "thread") and trace.parents == (None, 0, 0)
     assert trace.steps[1] == Step(1, Op("set", 0, "a", 0))
-    expected, observed = observe(trace, get_target("seed-local"))
-    assert expected[2].value == "AttributeError" and observed[2].value == 0  # the ident-reuse leak
+    # The leak needs the second thread to get the first one's ident (glibc hands it the stack
+    # the first one left). A thread of an earlier test exiting in between takes that place:
+    # every replay must read either the leak or the clean miss, and at least one the leak.
+    seen = []
+    for _ in range(5):
+        expected, observed = observe(trace, get_target("seed-local"))
+        assert expected[2].value == "AttributeError" and observed[2].value in (0, "AttributeError")
+        seen.append(observed[2].value)
+        if seen[-1] == 0:
+            break
+    assert 0 in seen, f"the ident-reuse leak never showed: {seen}"
     assert Trace.from_json(trace.to_json()) == trace  # and is written back as version 2
 
 
