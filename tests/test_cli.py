@@ -12,9 +12,10 @@ from harness.trace import Op, Step, Trace
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def harness(*args, cwd):
-    """Run ``python -m harness`` in ``cwd`` with this checkout importable."""
-    env = {**os.environ, "PYTHONPATH": ROOT}
+def harness(*args, cwd, first_on_path=()):
+    """Run ``python -m harness`` in ``cwd`` with this checkout importable (after the
+    directories ``first_on_path``, which can shadow installed packages)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, first_on_path), ROOT])}
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         cwd=cwd,
@@ -232,15 +233,7 @@ def broken_packages(tmp_path):
     )
 
     def run(*args):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), ROOT])}
-        return subprocess.run(
-            [sys.executable, "-m", "harness", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return harness(*args, cwd=tmp_path, first_on_path=[site])
 
     return run
 
@@ -363,17 +356,9 @@ def test_missing_ecosystem_libraries_make_their_targets_unavailable_with_the_ins
         (site / package / "__init__.py").write_text(
             f"raise ModuleNotFoundError(\"No module named '{package}'\", name={package!r})\n"
         )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), ROOT])}
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "harness", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return harness(*args, cwd=tmp_path, first_on_path=[site])
 
     listed = run("targets")
     assert listed.returncode == 0, listed.stderr

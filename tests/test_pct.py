@@ -2,9 +2,6 @@
 the interleaving on hand-made priorities and change points, drawn traces, the CLI."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
@@ -17,7 +14,8 @@ from harness.trace import Op
 from strategies.assembly import Entry
 from strategies.pct import assemble_pct, pct_bound, pct_schedule
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .test_cli import harness
+
 #: ``find`` without shrinking: these tests need an example, not the smallest one.
 FIND = settings(
     max_examples=2000, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
@@ -161,17 +159,6 @@ def test_a_bug_needing_one_thread_to_end_before_another_starts_is_found_with_pct
     last = {w: max(i for i, s in enumerate(trace.steps) if s.worker == w) for w in (1, 2)}
     assert trace.workers[1:] == ("thread", "thread") and last[1] < trace.first_steps()[2]
     assert result.divergence.index > last[1] and trace.steps[result.divergence.index].worker == 2
-
-
-def harness(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": ROOT},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.mark.parametrize(
