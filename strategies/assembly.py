@@ -56,7 +56,9 @@ def slots(
             kind = SUPPORT_PARENT[kind]
             parents = [p for p in range(slot) if can_spawn(specs[p][0], kind)]
         nested = len(parents) > 1 and (parents[0] != 0 or draw(rate(nest_rate)))
-        specs.append((kind, draw(st.sampled_from(parents)) if nested else parents[0]))
+        # a nested slot's parent is another worker than main (when main can spawn it too)
+        others = [p for p in parents if p != 0] or parents
+        specs.append((kind, draw(st.sampled_from(others)) if nested else parents[0]))
     return specs
 
 
@@ -77,6 +79,12 @@ class _Assembly:
     waiting: dict[int, int] = field(default_factory=dict)  # waited-for child -> parent
     dropped: set[int] = field(default_factory=set)
     ever_dropped: set[int] = field(default_factory=set)
+    #: ``(slot, object)`` of the op that paused last, until another worker's op follows it.
+    focus: tuple[int, int] | None = None
+    #: Whether the assembly may move steps for the sake of the bugs they reach: an explicit
+    #: spawn's op run by the parent first, read-backs put off until paused ops finish (and
+    #: main's last). Off for a PCT schedule, whose order is the point.
+    reorder: bool = True
 
     def free(self, slot: int) -> bool:
         """Whether ``slot`` may take a step that is not a resume."""
@@ -121,7 +129,7 @@ class _Assembly:
 
     def add(self, entry: Entry) -> None:
         slot, op = entry.slot, entry.op
-        kind, _ = self.specs[slot]
+        kind, parent = self.specs[slot]
         if kind in self.quiet:
             return
         if slot in self.paused:
@@ -131,15 +139,31 @@ class _Assembly:
                 self.paused.discard(slot)
             return
         if slot not in self.alive:
-            explicit = entry.spawn or self.specs[slot][1] != 0 or not spawnable_by_main(kind)
+            explicit = entry.spawn or parent != 0 or not spawnable_by_main(kind)
             if explicit:
+                # the parent builds state first (with the entry's op), then spawns the child
+                parent_alive = parent in self.alive or (
+                    parent not in self.ended and self.bring_to_life(parent, True)
+                )
+                if self.reorder and parent_alive and self.specs[parent][0] not in self.quiet:
+                    if self.make_free(parent):
+                        self._perform(parent, op, None)
                 self.bring_to_life(slot, True)
                 return
             if not self.bring_to_life(slot, False):
                 return
             self.alive.add(slot)
-        if not self.make_free(slot):
-            return
+        if self.make_free(slot):
+            self._perform(slot, op, entry.pause)
+
+    def _perform(self, slot: int, op: Op, pause: int | None) -> None:
+        """``slot`` (alive and free) runs ``op``, pausing after ``pause`` line events if it can."""
+        if self.focus is not None and self.focus[0] != slot:
+            # the first op of another worker after a pause acts on the paused op's object
+            paused_obj = self.focus[1]
+            if self.objects[paused_obj] == self.objects[op.obj] and op.name not in ("drop", "new"):
+                op = Op(op.name, paused_obj, op.attr, op.value)
+            self.focus = None
         if op.name != "new" and op.obj in self.dropped:
             return
         if op.name == "drop":
@@ -147,9 +171,8 @@ class _Assembly:
             self.ever_dropped.add(op.obj)
         elif op.name == "new":
             self.dropped.discard(op.obj)
-        pause = entry.pause
         if (
-            kind not in PREEMPTIBLE_KINDS
+            self.specs[slot][0] not in PREEMPTIBLE_KINDS
             or self.objects[op.obj] not in PAUSABLE_FAMILIES
             or op.name in ("drop", "new")
         ):
@@ -157,6 +180,7 @@ class _Assembly:
         self.steps.append((slot, ("op", op, pause)))
         if pause is not None:
             self.paused.add(slot)
+            self.focus = (slot, op.obj)
 
     def finish_pauses(self) -> None:
         """Resume every worker still paused, right after the step that follows its pause (not
@@ -181,6 +205,14 @@ class _Assembly:
             kind, parent = self.specs[slot]
             if kind in WAITED_KINDS and parent in last:
                 last[parent] = max(last[parent], last[slot])
+        # A write is lost when an op paused around it writes back later: read back only once
+        # every op paused at a worker's last step has finished. Main lives to the end anyway.
+        for slot, index in list(last.items()) if self.reorder else ():
+            kind = self.specs[slot][0]
+            if slot != 0 and kind not in WAITED_KINDS and kind not in SERIAL_KINDS:
+                last[slot] = max([index, *(end for start, end in self._paused_ops() if start < index < end)])
+            elif slot == 0:
+                last[0] = len(self.steps) - 1
         for slot, index in sorted(last.items(), key=lambda item: -item[1]):
             reads = [
                 op
@@ -188,6 +220,16 @@ class _Assembly:
                 for op in self._reads(obj, attrs, allowed)
             ]
             self.steps[index + 1 : index + 1] = [(slot, ("op", op, None)) for op in reads]
+
+    def _paused_ops(self) -> list[tuple[int, int]]:
+        """``(first, last)`` step indices of each op that pauses: its pause to its final resume."""
+        spans, open_ops = [], {}
+        for index, (slot, what) in enumerate(self.steps):
+            if what[0] == "op" and what[2] is not None:
+                open_ops[slot] = index
+            elif what[0] == "resume" and what[1] is None and slot in open_ops:
+                spans.append((open_ops.pop(slot), index))
+        return spans
 
     def _reads(self, obj: int, attrs: set[str | None], allowed: Collection[str]) -> list[Op]:
         if self.objects[obj] == "stack":

@@ -84,7 +84,7 @@ def assemble_pct(
     sequence per slot (in drawn order) and then taken in the PCT order of
     :func:`pct_schedule` (``ranking`` over every slot of ``specs``). A parent blocked on a
     child it waits for (asgiref's bridges) is not enabled while the child has entries left."""
-    assembly = _Assembly(specs, objects, stride, quiet)
+    assembly = _Assembly(specs, objects, stride, quiet, reorder=False)
     sequences: list[list[Entry]] = [[] for _ in specs]
     for entry in entries:
         sequences[entry.slot].append(entry)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from strategies.assembly import RATE_OUT_OF
+from strategies.assembly import RATE_OUT_OF, rate
 
 ATTR_NAMES = ("a", "b", "c")
 #: Written values are 0..9.
@@ -74,5 +74,5 @@ def swarms(limits: Swarm, max_steps: int) -> st.SearchStrategy[Swarm]:
         st.integers(0, MAX_STRIDE) if limits.pause_rate else st.just(0),
         # half the traces short (a bug between two short-lived threads), half up to the limit
         st.integers(1, min(SHORT, max_steps)) | st.integers(1, max_steps),
-        st.booleans(),
+        rate(3),  # most traces read back what each worker wrote (a lost write shows)
     )

@@ -47,6 +47,8 @@ VALUES = st.integers(min_value=0, max_value=MAX_VALUES - 1)
 APPS = st.integers(min_value=0, max_value=FLASK_APPS - 1)
 #: The deepest line event a generated pause names (shrinking moves it towards 1).
 MAX_DRAWN_PAUSE = 16
+#: Where most generated pauses fall: among the first this many line events.
+SHORT_PAUSE = 8
 #: Op names never drawn unless asked for: proxies (not every target has them).
 _OPT_IN_OPS = frozenset({"proxy"})
 
@@ -176,7 +178,9 @@ def traces(
     quiet = frozenset(quiet_kinds) - set(kinds)
     if pct_depth is not None and pct_depth < 1:
         raise InvalidArgument(f"the PCT depth must be positive, got {pct_depth}")
-    return configs.flatmap(lambda config: _traces_for(config, kinds, objects, max_steps, quiet, pct_depth))
+    return configs.flatmap(
+        lambda config: _traces_for(config, kinds, objects, max_steps, quiet, pct_depth, limits.ops)
+    )
 
 
 def _traces_for(
@@ -186,10 +190,13 @@ def _traces_for(
     max_steps: int,
     quiet: frozenset[str],
     pct_depth: int | None = None,
+    read_ops: Collection[str] = (),
 ) -> st.SearchStrategy[Trace]:
     pauses: st.SearchStrategy[int | None] = st.none()
     if config.pause_rate:
-        pause = st.integers(1, MAX_DRAWN_PAUSE)
+        # most ops of a Local run a handful of lines: three pauses in four fall among the first
+        # SHORT_PAUSE line events, the rest up to MAX_DRAWN_PAUSE (for longer ops, Flask's)
+        pause = st.one_of([st.integers(1, SHORT_PAUSE)] * 3 + [st.integers(1, MAX_DRAWN_PAUSE)])
         pauses = st.one_of([st.none()] * (RATE_OUT_OF - config.pause_rate) + [pause] * config.pause_rate)
     op = ops(
         objects,
@@ -203,7 +210,7 @@ def _traces_for(
     # pause, a write in between and a read. The length is part of the configuration instead.
     length = config.steps or max_steps
     entries = st.lists(entry, min_size=1 if config.steps is None else length, max_size=length)
-    epilogue = config.ops if config.epilogue else None
+    epilogue = (set(config.ops) | set(read_ops)) if config.epilogue else None
     if pct_depth is not None:
         specs = slots(kinds, config.workers + 1, config.nest_rate)
         return pct_traces(specs, entries, objects, pct_depth, config.stride, epilogue, quiet)

@@ -71,7 +71,7 @@ def test_each_races_minimal_trace_diverges_only_with_its_pause(cls):
         (None, 0),
     )
     whole = Trace(("main", "thread"), (family,), (Step(1, first), Step(0, write), Step(0, read)), (None, 0))
-    assert len(paused.steps) <= minimal_steps(cls)  # the wrong-read shape (a retained one may be longer)
+    assert minimal_steps(cls) <= len(paused.steps)  # the stated minimum is no longer than this shape
     divergence = find_divergence(paused, target)
     assert divergence is not None and divergence.index >= 2  # once the paused op has finished
     assert divergence.observed[0].outcome == "paused"

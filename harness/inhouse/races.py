@@ -15,18 +15,22 @@ from typing import Any
 
 from harness.inhouse.local import Local, LocalStack
 
+#: The self-test fuzzes these on threads alone: only a thread worker can stop inside an op.
+RACE_KINDS = ("thread",)
+
 
 class CopyOnWriteStorageLocal(Local):
     """Every ``set`` copies the whole storage, puts a new slot for the caller in the copy and
     writes the copy back, without a lock: a set that pauses between reading the storage
     and writing its copy back undoes what another worker set meanwhile (a lost update).
 
-    Minimal trace: 5 steps when the retention check meets it first (main set; w1 set,
-    pausing twice; main sets the name again; w1 resumes: the copy it writes back brings main's
-    replaced value back to life), 4 as a wrong read (w1 set, pausing; main set; w1 resumes;
+    Minimal trace: 4 steps, in two shapes: through the retention check (main set; w1 set,
+    pausing; main sets the name again; w1 resumes: the copy it writes back brings main's
+    replaced value back to life), or as a wrong read (w1 set, pausing; main set; w1 resumes;
     main get).
     """
 
+    KINDS = RACE_KINDS
     __slots__ = ()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -55,6 +59,7 @@ class SharedCounterStack(LocalStack):
     Minimal trace: 4 steps (w1 push, pausing; main push; w1 resumes; main top).
     """
 
+    KINDS = RACE_KINDS
     __slots__ = ("_items", "_next")
 
     def __init__(self) -> None:
@@ -98,9 +103,12 @@ class LazySlotHandedTwiceLocal(Local):
     that pauses in between is handed the same slot as the worker that took the head
     meanwhile: the two share their names.
 
-    Minimal trace: 4 steps (w1 set, pausing; main set; w1 resumes; main get).
+    Minimal trace: 3 steps through the retention check (w1 set, pausing once it has recorded
+    the head; main set, handed the same slot; w1 resumes: its value outlives it in main's
+    slot), 4 as a wrong read (w1 set, pausing; main set; w1 resumes; main get).
     """
 
+    KINDS = RACE_KINDS
     __slots__ = ("_free",)
 
     def __init__(self) -> None:
