@@ -26,3 +26,14 @@ def fuzz_mutant(
         generation=generation,
         **options,
     )
+
+
+def first_found(target: Any, kinds: Any, seeds: int = 5, **options: Any) -> FuzzResult:
+    """Fuzz ``target`` with seeds 1, 2, ... (a fresh search each) until one finds a divergence;
+    return that result, or the last one. A test of "found by generation" then asks for the bug
+    within a few searches, not within one seed's draws."""
+    for seed in range(1, seeds + 1):
+        result = fuzz(target, kinds, database=None, seed=seed, **options)
+        if result.divergence is not None:
+            break
+    return result

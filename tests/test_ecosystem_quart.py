@@ -18,6 +18,8 @@ from harness.targets import all_targets  # noqa: E402
 from harness.targets.quart import QUART, QUART_SHARED_G, SUPPORTED_KINDS  # noqa: E402
 from harness.trace import Observation, Op, Step, Trace  # noqa: E402
 
+from .mutant_search import first_found  # noqa: E402
+
 FAST = Generation(hypothesis_shrink=False)
 
 
@@ -94,16 +96,19 @@ def test_quart_conforms_by_generation_but_for_known_pops(kind):
 
 
 def test_out_of_order_pop_found_without_the_baseline():
-    result = fuzz(QUART, ("asyncio",), max_examples=300, seed=1, database=None, generation=FAST)
+    result = first_found(QUART, ("asyncio",), max_examples=300, generation=FAST)
     assert result.divergence is not None
+    # met as the refused pop that still popped (3 steps), or as the app context it reset (4)
     assert result.divergence.kind() in (
         ("pop_app", "raised *", "returned"),
         ("pop_request", "raised *", "returned"),
-    )
-    assert len(result.divergence.trace.steps) == 3
+        ("current_app", "returned", "raised RuntimeError"),
+    ), result.divergence.table()
+    assert len(result.divergence.trace.steps) <= 4
+    assert any(step.op is not None and step.op.name == "pop_app" for step in result.divergence.trace.steps)
 
 
 def test_planted_shared_g_found_by_generation():
-    result = fuzz(QUART_SHARED_G, ("asyncio",), max_examples=300, seed=1, database=None, generation=FAST)
+    result = first_found(QUART_SHARED_G, ("asyncio",), max_examples=300, generation=FAST)
     assert result.divergence is not None
     assert result.divergence.kind()[0] == "g_get"

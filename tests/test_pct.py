@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
 from harness.errors import InvalidArgument
-from harness.fuzzer import fuzz
 from harness.generation import Generation
 from harness.targets import get_target
 from harness.trace import Op
 from strategies.assembly import Entry
 from strategies.pct import assemble_pct, pct_bound, pct_schedule
 
+from .mutant_search import first_found
 from .test_cli import harness
 
 #: ``find`` without shrinking: these tests need an example, not the smallest one.
@@ -145,13 +145,11 @@ def test_a_bug_needing_one_thread_to_end_before_another_starts_is_found_with_pct
     starts after another ended (reusing its ident) sees its values. With the retention
     oracle off, that needs the first thread's steps all before the second's (a worker ends
     after its last step): a PCT schedule without change points gives such orders."""
-    result = fuzz(
+    result = first_found(
         get_target("seed-local"),
         ("thread",),
         max_examples=300,
         generation=Generation(schedule="pct", depth=1, hypothesis_shrink=False),
-        database=None,
-        seed=4,
         retention=False,
     )
     assert result.divergence is not None

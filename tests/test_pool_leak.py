@@ -13,9 +13,10 @@ one task, one after the other), so the search draws every trace from the widest 
 from dataclasses import replace
 
 from harness.engine import find_divergence
-from harness.fuzzer import fuzz
 from harness.generation import Generation
 from harness.targets import get_target
+
+from .mutant_search import first_found
 
 WIDEST = Generation(swarm=False, hypothesis_shrink=False)
 
@@ -35,12 +36,10 @@ def _sees_what_it_must_not(divergence):
 def test_the_seed_local_leaks_the_previous_call_to_the_next_on_a_pooled_thread():
     seed = get_target("seed-local")
     tasks_not_isolated = replace(seed, contracts={**seed.contracts, "asyncio": "unsupported"})
-    result = fuzz(
+    result = first_found(
         tasks_not_isolated,
         ["to-thread"],
         max_examples=1500,
-        database=None,
-        seed=1,
         generation=WIDEST,
         retention=False,  # what is seen, not only what is kept
     )

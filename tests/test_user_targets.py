@@ -6,6 +6,7 @@ from harness.errors import InvalidArgument
 from harness.fuzzer import fuzz
 from harness.targets import get_target, user
 
+from .mutant_search import first_found
 from .test_cli import harness
 
 MODULE = "tests.fixtures.user_targets"
@@ -15,7 +16,7 @@ def test_local_like_is_detected_and_its_leaks_found():
     target = get_target(f"{MODULE}:DictLocal")
     assert target.families == ("local",) and target.ops == {"set", "get", "delete", "drop", "new"}
     for kind in ("greenlet", "thread"):  # shared by greenlets; leaked to a reused thread ident
-        found = fuzz(target, [kind], max_examples=500, database=None, derandomize=True, retention=False)
+        found = first_found(target, [kind], max_examples=500, retention=False)
         assert found.verdict == "diverges" and len(found.divergence.trace.steps) == 2
         assert {found.divergence.trace.workers[s.worker] for s in found.divergence.trace.steps} >= {kind}
 
