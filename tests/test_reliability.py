@@ -108,6 +108,8 @@ def test_isolate_in_the_cli(tmp_path):
             "--max-examples",
             "500",
             "--no-database",
+            "--seed",
+            "1",
         ],
         cwd=tmp_path,
         env=env,
