@@ -10,13 +10,15 @@ valid trace:
 
 The assembly walks the entries: a slot not alive yet is spawned, implicitly by main (its
 first op runs at once) or, when ``spawn`` is drawn or its parent is not main, by an explicit
-spawn step of its parent (spawning the parent chain first when needed; the entry's op is
-then dropped: the child's first op comes later). An entry of a slot that is paused inside
-an op becomes its ``resume``. Entries that cannot apply (a parent that waits for a child,
-an object already dropped) are skipped or end that child. The trace keeps only the
-workers that appear, numbered in order of appearance. So deleting entries deletes workers
-and steps, indices shrink towards main, kinds towards the first kind given, parents towards
-main, pauses towards none and then towards the first line event, spawns towards implicit.
+spawn step of its parent (spawning the parent chain first when needed; the parent runs the
+entry's op first, so it holds state when the child is created, and the child's first op
+comes later). The first op of another worker after a pause acts on the paused op's object.
+An entry of a slot that is paused inside an op becomes its ``resume``. Entries that cannot
+apply (a parent that waits for a child, an object already dropped) are skipped or end that
+child. The trace keeps only the workers that appear, numbered in order of appearance. So
+deleting entries deletes workers and steps, indices shrink towards main, kinds towards the
+first kind given, parents towards main, pauses towards none and then towards the first line
+event, spawns towards implicit.
 """
 
 from __future__ import annotations
