@@ -35,7 +35,7 @@ DEFAULT_VARIANT = "swarm+guide"
 #: copied from the popping one still share.
 BUGGY_WERKZEUG = "2.1.2"
 WERKZEUG_HINT = (
-    f"python3 -m venv .venv-werkzeug212 && .venv-werkzeug212/bin/pip install -e '.[test]'"
+    f"python3 -m venv .venv-werkzeug212 && .venv-werkzeug212/bin/pip install -e ."
     f" werkzeug=={BUGGY_WERKZEUG}, then .venv-werkzeug212/bin/python -m harness bench --sections ttf-werkzeug"
 )
 
