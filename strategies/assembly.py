@@ -106,6 +106,11 @@ class _Assembly:
                 self.end(child)
         return self.free(slot)
 
+    def alive_or_spawned(self, slot: int) -> bool:
+        """Whether ``slot`` is alive, once spawned explicitly (with its parent chain) if it
+        has not lived yet."""
+        return slot in self.alive or self.bring_to_life(slot, True)
+
     def bring_to_life(self, slot: int, explicit: bool) -> bool:
         """Spawn ``slot`` (and its parent chain); whether it is alive afterwards. Return
         ``False`` for an implicit spawn by main: the caller's op is its first step."""
@@ -114,7 +119,7 @@ class _Assembly:
             return False
         if parent == 0 and spawnable_by_main(kind) and not explicit:
             return self.make_free(0)
-        if parent not in self.alive and not (parent not in self.ended and self.bring_to_life(parent, True)):
+        if not self.alive_or_spawned(parent):
             return False
         if not self.make_free(parent):
             return False
@@ -142,9 +147,7 @@ class _Assembly:
             explicit = entry.spawn or parent != 0 or not spawnable_by_main(kind)
             if explicit:
                 # the parent builds state first (with the entry's op), then spawns the child
-                parent_alive = parent in self.alive or (
-                    parent not in self.ended and self.bring_to_life(parent, True)
-                )
+                parent_alive = self.alive_or_spawned(parent)
                 if self.reorder and parent_alive and self.specs[parent][0] not in self.quiet:
                     if self.make_free(parent):
                         self._perform(parent, op, None)
@@ -207,10 +210,11 @@ class _Assembly:
                 last[parent] = max(last[parent], last[slot])
         # A write is lost when an op paused around it writes back later: read back only once
         # every op paused at a worker's last step has finished. Main lives to the end anyway.
+        spans = self._paused_ops() if self.reorder else []
         for slot, index in list(last.items()) if self.reorder else ():
             kind = self.specs[slot][0]
             if slot != 0 and kind not in WAITED_KINDS and kind not in SERIAL_KINDS:
-                last[slot] = max([index, *(end for start, end in self._paused_ops() if start < index < end)])
+                last[slot] = max([index, *(end for start, end in spans if start < index < end)])
             elif slot == 0:
                 last[0] = len(self.steps) - 1
         for slot, index in sorted(last.items(), key=lambda item: -item[1]):

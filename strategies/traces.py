@@ -191,8 +191,8 @@ def _traces_for(
     objects: tuple[str, ...],
     max_steps: int,
     quiet: frozenset[str],
-    pct_depth: int | None = None,
-    read_ops: Collection[str] = (),
+    pct_depth: int | None,
+    read_ops: Collection[str],
 ) -> st.SearchStrategy[Trace]:
     pauses: st.SearchStrategy[int | None] = st.none()
     if config.pause_rate:
@@ -212,7 +212,7 @@ def _traces_for(
     # pause, a write in between and a read. The length is part of the configuration instead.
     length = config.steps or max_steps
     entries = st.lists(entry, min_size=1 if config.steps is None else length, max_size=length)
-    epilogue = (set(config.ops) | set(read_ops)) if config.epilogue else None
+    epilogue = read_ops if config.epilogue else None
     if pct_depth is not None:
         specs = slots(kinds, config.workers + 1, config.nest_rate)
         return pct_traces(specs, entries, objects, pct_depth, config.stride, epilogue, quiet)
