@@ -13,7 +13,7 @@ import resource
 import sys
 import time
 
-from harness.fuzzer import fuzz
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 
 

@@ -19,12 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
 
-from harness import report
-from harness.fuzzer import fuzz
-from harness.targets.user import factory_target
-from harness.trace import DEFAULT_KINDS
+from harness.trace.kinds import DEFAULT_KINDS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,6 +65,14 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
         max_examples: int = 200,
         **options: Any,
     ) -> None:
+        # Imported here, not with the plugin: pytest loads the plugin into every session of
+        # an environment where the harness is installed, and most never call check_local.
+        from hypothesis import settings
+
+        from harness.report import results as report
+        from harness.search.fuzzer import fuzz
+        from harness.targets.user import factory_target
+
         target = factory_target(factory, family, name=target_name(factory), contracts=contracts)
         options.setdefault("database", settings().database)
         result = fuzz(target, kinds, max_examples=max_examples, **options)

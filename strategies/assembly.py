@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from harness.kinds import MAIN, PREEMPTIBLE_KINDS, SERIAL_KINDS, WAITED_KINDS, can_spawn, spawnable_by_main
-from harness.trace import PAUSABLE_FAMILIES, Op, Step, Trace
+from harness.trace.kinds import (
+    MAIN,
+    PREEMPTIBLE_KINDS,
+    SERIAL_KINDS,
+    WAITED_KINDS,
+    can_spawn,
+    spawnable_by_main,
+)
+from harness.trace.trace import PAUSABLE_FAMILIES, Op, Step, Trace
 
 #: Ops after which a worker has something of its own to read back (see add_epilogue).
 _WRITES = frozenset({"set", "delete", "release", "push", "pop"})

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 
 from hypothesis import strategies as st
 
-from harness.trace import Trace
+from harness.trace.trace import Trace
 from strategies.assembly import Entry, _Assembly
 
 #: The default bug depth.

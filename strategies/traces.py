@@ -28,9 +28,9 @@ from collections.abc import Collection, Sequence
 from hypothesis import strategies as st
 
 from harness.errors import InvalidArgument
-from harness.kinds import ASGIREF_KINDS, PREEMPTIBLE_KINDS, WORKER_KINDS
-from harness.ops import user_family
-from harness.trace import (
+from harness.trace.kinds import ASGIREF_KINDS, KINDS, PREEMPTIBLE_KINDS, WORKER_KINDS, child_process_kind
+from harness.trace.ops import user_family
+from harness.trace.trace import (
     DEFAULT_KINDS,
     DISPATCH_MOUNTS,
     FLASK_APPS,
@@ -116,12 +116,14 @@ def validate_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     for kind in kinds:
         if kind not in WORKER_KINDS:
             raise InvalidArgument(f"unknown worker kind {kind!r}; choose from: {', '.join(WORKER_KINDS)}")
-    if "patched" in kinds and len(kinds) > 1:
+    own_process = child_process_kind(kinds)
+    if own_process and len(kinds) > 1:
         raise InvalidArgument(
-            "kind 'patched' cannot be mixed with other kinds (it runs in a gevent-patched child process)"
+            f"kind {own_process!r} cannot be mixed with other kinds"
+            f" (it runs in {KINDS[own_process].child_process})"
         )
     if ASGIREF_KINDS & set(kinds):
-        from harness.runners.bridges import asgiref_available
+        from harness.support.environment import asgiref_available
 
         if not asgiref_available():
             raise InvalidArgument(

@@ -2,6 +2,6 @@
 
 from hypothesis import settings
 
-from harness.profiles import active_profile
+from harness.search.profiles import active_profile
 
 settings.load_profile(active_profile())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.fuzzer import FuzzResult, fuzz
-from harness.generation import Generation
+from harness.search.fuzzer import FuzzResult, fuzz
+from harness.search.generation import Generation
 from harness.targets.inhouse import mutant_target
 
 #: Found divergences are shrunk by the harness's minimiser alone (fast; see Generation).

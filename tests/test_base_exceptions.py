@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from harness import interrupt
-from harness.engine import observe
+from harness.search.engine import observe
+from harness.support import interrupt
 from harness.targets.user import factory_target
-from harness.trace import Observation, Op, Step, Trace
+from harness.trace.trace import Observation, Op, Step, Trace
 from tests.fixtures import raising_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

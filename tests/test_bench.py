@@ -16,13 +16,13 @@ from harness.bench.parallel import measure_parallel
 from harness.bench.render import write_bench
 from harness.bench.timing import interleaved, linear_fit, per_round, spread
 from harness.bench.traces import synthetic_trace
-from harness.compare import first_divergence
-from harness.engine import observe
-from harness.generation import Generation
 from harness.inhouse.mutants import MUTANTS
-from harness.kinds import DEFAULT_KINDS
+from harness.oracles.compare import first_divergence
+from harness.search.engine import observe
+from harness.search.generation import Generation
 from harness.targets import get_target
 from harness.targets.inhouse import mutant_name
+from harness.trace.kinds import DEFAULT_KINDS
 
 from .test_cli import harness
 
@@ -97,12 +97,13 @@ def test_the_variants_are_uniform_swarm_swarm_with_guidance_and_pct():
 def test_first_failure_stops_at_the_first_failing_example_without_shrinking(monkeypatch):
     """Shrinking replays the failing trace's variants many times: only the examples up to
     the first failure may be replayed, and the minimiser never runs."""
-    import harness.fuzzer
+    import harness.search.fuzzer
 
     replays = []
-    check = harness.fuzzer.check
-    monkeypatch.setattr(harness.fuzzer, "check", lambda *a, **k: (replays.append(1), check(*a, **k)))
-    monkeypatch.setattr(harness.fuzzer, "minimize_divergence", lambda *a, **k: pytest.fail("minimised"))
+    check = harness.search.fuzzer.check
+    monkeypatch.setattr(harness.search.fuzzer, "check", lambda *a, **k: (replays.append(1), check(*a, **k)))
+    no_minimise = lambda *a, **k: pytest.fail("minimised")  # noqa: E731
+    monkeypatch.setattr(harness.search.fuzzer, "minimize_divergence", no_minimise)
     subject = next(s for s in ttf.mutant_subjects() if s.name == "mutant-delete-missing-silent-local")
     found = ttf.first_failure(subject, Generation(), seed=0, budget=200)
     assert found["examples"] is not None and found["examples"] == len(replays)

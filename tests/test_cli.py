@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.trace import Op, Step, Trace
+from harness.trace.trace import Op, Step, Trace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -204,7 +204,7 @@ def test_shrink_a_long_hand_written_trace(tmp_path):
 
 def test_an_internal_error_exits_3_with_a_summary_then_the_traceback(monkeypatch, capsys):
     """Exit 1 means "a divergence": a bug in the harness itself must not look like one."""
-    from harness import cli
+    from harness.cli import main as cli
 
     def broken(args):
         raise KeyError("boom")
@@ -291,7 +291,7 @@ def test_version_prints_the_installed_version(tmp_path):
 
 
 def test_help_is_plain_text_lists_every_command_and_the_exit_statuses(tmp_path):
-    from harness import cli
+    from harness.cli import main as cli
 
     run = harness("--help", cwd=tmp_path)
     assert run.returncode == 0 and "``" not in run.stdout
@@ -305,7 +305,7 @@ def test_help_is_plain_text_lists_every_command_and_the_exit_statuses(tmp_path):
 
 def test_help_shows_every_default(tmp_path):
     """Each option that takes a value says what it is when not given."""
-    from harness import cli
+    from harness.cli import main as cli
 
     for name, sub in cli._parser()._subparsers._group_actions[0].choices.items():
         formatter = sub.formatter_class(prog=name)

@@ -1,5 +1,5 @@
-from harness.compare import first_divergence, format_table
-from harness.trace import Observation, Op, Step, Trace
+from harness.oracles.compare import first_divergence, format_table
+from harness.trace.trace import Observation, Op, Step, Trace
 
 ONE, TWO = Observation.returned(1), Observation.returned(2)
 

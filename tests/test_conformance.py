@@ -1,12 +1,12 @@
 """werkzeug's Local and LocalStack conform to the model on every kind (issue 2).
 
 Each property runs :data:`EXAMPLES` traces under pytest (the suite must stay fast on a
-loaded 2-core CI machine); HypoFuzz runs them without a bound (README: In CI)."""
+loaded 2-core CI machine); HypoFuzz runs them without a bound (docs/ci.md)."""
 
 import pytest
 from hypothesis import given, settings
 
-from harness.engine import check
+from harness.search.engine import check
 from harness.targets import get_target
 from strategies import traces
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.database import open_database
-from harness.fuzzer import fuzz
-from harness.junit import junit_xml
+from harness.report.junit import junit_xml
+from harness.search.database import open_database
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 
 from .test_cli import ROOT, harness
@@ -150,7 +150,7 @@ def test_ci_environment_keeps_the_database_and_randomness(tmp_path):
     """With CI=true Hypothesis loads its own 'ci' profile (no database, derandomized);
     the harness's profiles and fuzz runs must not inherit that."""
     code = (
-        "from hypothesis import settings; import harness.profiles as p\n"
+        "from hypothesis import settings; import harness.search.profiles as p\n"
         "s = settings.get_profile('ci')\n"
         "print(s.database is not None, s.derandomize)\n"
     )

@@ -5,12 +5,12 @@ import threading
 import greenlet
 import pytest
 
-from harness import fuzzer
-from harness.engine import observe
-from harness.fuzzer import fuzz
 from harness.runners import run_trace
+from harness.search import fuzzer
+from harness.search.engine import observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
-from harness.trace import Trace
+from harness.trace.trace import Trace
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_greenlet_workers_are_dead_after_the_run():
 
 def test_patched_replays_identically_in_the_child_process():
     """patched traces run in a gevent-patched child; this process stays unpatched."""
-    from harness.environment import gevent_patched
+    from harness.support.environment import gevent_patched
 
     trace = Trace.from_dict(
         {

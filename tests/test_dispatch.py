@@ -6,13 +6,13 @@ other workers' requests run inside it in the scheduled order."""
 import pytest
 from hypothesis import given, settings
 
-from harness.engine import check, observe
-from harness.fuzzer import fuzz
-from harness.model import expected_observations
+from harness.model.reference import expected_observations
+from harness.search.engine import check, observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 from harness.targets.base import Target
 from harness.targets.dispatch import DispatchWorld
-from harness.trace import Observation, Trace
+from harness.trace.trace import Observation, Trace
 from strategies import traces
 
 SUSPENDING = ["thread", "greenlet", "gevent"]

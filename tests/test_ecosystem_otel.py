@@ -5,12 +5,12 @@ from hypothesis import given, settings
 
 pytest.importorskip("opentelemetry.context")
 
-from harness.fuzzer import fuzz  # noqa: E402
-from harness.generation import Generation  # noqa: E402
 from harness.runners import run_trace  # noqa: E402
+from harness.search.fuzzer import fuzz  # noqa: E402
+from harness.search.generation import Generation  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
 from harness.targets.otel import OTEL, OTEL_SHARED  # noqa: E402
-from harness.trace import InvalidTrace, Observation, Op, Step, Trace  # noqa: E402
+from harness.trace.trace import InvalidTrace, Observation, Op, Step, Trace  # noqa: E402
 
 FAMILY = "otel_context"
 FAST = Generation(hypothesis_shrink=False)

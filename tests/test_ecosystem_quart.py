@@ -9,14 +9,14 @@ import pytest
 
 pytest.importorskip("quart")
 
-from harness.baseline import builtin_baseline  # noqa: E402
-from harness.engine import check  # noqa: E402
-from harness.fuzzer import fuzz  # noqa: E402
-from harness.generation import Generation  # noqa: E402
-from harness.model import UNSUPPORTED, expected_observations  # noqa: E402
+from harness.model.reference import UNSUPPORTED, expected_observations  # noqa: E402
+from harness.oracles.baseline import builtin_baseline  # noqa: E402
+from harness.search.engine import check  # noqa: E402
+from harness.search.fuzzer import fuzz  # noqa: E402
+from harness.search.generation import Generation  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
 from harness.targets.quart import QUART, QUART_SHARED_G, SUPPORTED_KINDS  # noqa: E402
-from harness.trace import Observation, Op, Step, Trace  # noqa: E402
+from harness.trace.trace import Observation, Op, Step, Trace  # noqa: E402
 
 from .mutant_search import first_found  # noqa: E402
 

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("sentry_sdk")
 
-from harness.engine import check  # noqa: E402
-from harness.fuzzer import fuzz  # noqa: E402
-from harness.generation import Generation  # noqa: E402
-from harness.model import INHERIT, UNSUPPORTED, expected_observations  # noqa: E402
+from harness.model.reference import INHERIT, UNSUPPORTED, expected_observations  # noqa: E402
+from harness.search.engine import check  # noqa: E402
+from harness.search.fuzzer import fuzz  # noqa: E402
+from harness.search.generation import Generation  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
 from harness.targets.sentry import SENTRY, SENTRY_GLOBAL_TAGS, SHARED_SCOPE_KINDS  # noqa: E402
-from harness.trace import Observation, Op, Step, Trace  # noqa: E402
+from harness.trace.trace import Observation, Op, Step, Trace  # noqa: E402
 
 from .mutant_search import first_found  # noqa: E402
 

@@ -4,12 +4,12 @@ import pytest
 
 pytest.importorskip("structlog.contextvars")
 
-from harness.fuzzer import fuzz  # noqa: E402
-from harness.generation import Generation  # noqa: E402
 from harness.runners import run_trace  # noqa: E402
+from harness.search.fuzzer import fuzz  # noqa: E402
+from harness.search.generation import Generation  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
 from harness.targets.structlog_context import LOGGER_VALUE, STRUCTLOG, STRUCTLOG_SHARED  # noqa: E402
-from harness.trace import Observation, Op, Step, Trace  # noqa: E402
+from harness.trace.trace import Observation, Op, Step, Trace  # noqa: E402
 
 FAMILY = "structlog_contextvars"
 FAST = Generation(hypothesis_shrink=False)

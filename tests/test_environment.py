@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import pytest
 
-from harness.flask_model import installed_flask, merges_contexts
+from harness.model.flask import installed_flask, merges_contexts
 
 
 @pytest.mark.skipif("EXPECT_WERKZEUG" not in os.environ, reason="set by tox: the werkzeug version of the env")

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.baseline import Baseline, KnownDivergence
-from harness.explore import (
+from harness.inhouse.local import Local
+from harness.oracles.baseline import Baseline, KnownDivergence
+from harness.search.explore import (
     Bounds,
     Collector,
     Done,
@@ -26,12 +27,11 @@ from harness.explore import (
     explorable_kinds,
     explore,
 )
-from harness.inhouse.local import Local
-from harness.kinds import MAIN
-from harness.minimize import canonicalize
+from harness.search.minimize import canonicalize
 from harness.targets import get_target
 from harness.targets.base import Target
-from harness.trace import InvalidTrace, Op, Step, Trace
+from harness.trace.kinds import MAIN
+from harness.trace.trace import InvalidTrace, Op, Step, Trace
 
 from .test_cli import ROOT, harness
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.engine import find_divergence, observe
 from harness.errors import InvalidArgument
-from harness.families import Family, Operation
-from harness.fuzzer import fuzz
-from harness.generation import Generation
-from harness.trace import Op, Step, Trace
+from harness.search.engine import find_divergence, observe
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
+from harness.targets.families import Family, Operation
+from harness.trace.trace import Op, Step, Trace
 from tests.fixtures import user_families as families
 
 from .test_cli import ROOT, harness
@@ -211,8 +211,8 @@ def test_explore_enumerates_listed_arguments_and_stops_at_the_first_divergence(t
 
 
 def test_the_readme_example_is_checked_on_threads_greenlets_and_tasks(tmp_path):
-    """The README's user family, cut from the README itself, runs as written."""
-    readme = (Path(ROOT) / "README.md").read_text()
+    """The documented user family, cut from docs/families.md itself, runs as written."""
+    readme = (Path(ROOT) / "docs" / "families.md").read_text()
     start = readme.index("# counters.py")
     code = readme[start : readme.index("```", start)]
     (tmp_path / "counters.py").write_text(code)
@@ -233,7 +233,7 @@ def test_the_readme_example_is_checked_on_threads_greenlets_and_tasks(tmp_path):
 
 
 def test_results_are_compared_as_data_and_anything_else_by_its_repr():
-    from harness.families import observable
+    from harness.targets.families import observable
 
     class Shown:
         def __repr__(self):
@@ -248,7 +248,7 @@ def test_results_are_compared_as_data_and_anything_else_by_its_repr():
 def test_a_family_with_set_results_is_fuzzed_and_reported(tmp_path):
     (tmp_path / "sets.py").write_text(
         "import contextvars, itertools\n"
-        "from harness.families import Family, Operation\n"
+        "from harness.targets.families import Family, Operation\n"
         "_ids = itertools.count()\n"
         "class Tags:\n"
         "    def __init__(self):\n"
@@ -293,7 +293,7 @@ def test_wrong_arities_and_a_taken_family_name_are_refused(make, message):
 
 
 def test_a_family_reproducer_runs_from_where_the_fuzz_run_ran(tmp_path):
-    readme = (Path(ROOT) / "README.md").read_text()
+    readme = (Path(ROOT) / "docs" / "families.md").read_text()
     start = readme.index("# counters.py")
     code = readme[start : readme.index("```", start)]
     buggy = code.replace(

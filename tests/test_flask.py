@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from packaging.version import InvalidVersion
 
-from harness import baseline as baseline_module
-from harness.baseline import Baseline, KnownDivergence, builtin_baseline, installed, load_baseline
-from harness.engine import check, find_divergence, observe
 from harness.errors import InvalidArgument
-from harness.flask_model import FlaskState, flask_rules, merges_contexts
-from harness.fuzzer import fuzz
-from harness.model import expected_observations
+from harness.model.flask import FlaskState, flask_rules, merges_contexts
+from harness.model.reference import expected_observations
+from harness.oracles import baseline as baseline_module
+from harness.oracles.baseline import Baseline, KnownDivergence, builtin_baseline, installed, load_baseline
+from harness.search.engine import check, find_divergence, observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
-from harness.trace import ANY_ERROR, Observation, Op, Step, Trace
+from harness.trace.trace import ANY_ERROR, Observation, Op, Step, Trace
 from strategies import traces
 
 from .test_cli import harness

@@ -2,22 +2,22 @@
 by generation on every kind, the one known divergence (a stream iterated where its context
 is not active) found and set aside by the built-in baseline, and the 3.1 rules refuted.
 
-Skipped unless Flask >= 3.2 is installed: ``tox -e flaskmain`` (README, "Flask's main
-branch"). The 3.2 rules themselves are unit-tested with any Flask (tests/test_flask.py,
-tests/test_flask_propagation.py)."""
+Skipped unless Flask >= 3.2 is installed: ``tox -e flaskmain`` (docs/flask.md, "Checking
+against Flask's main branch"). The 3.2 rules themselves are unit-tested with any Flask
+(tests/test_flask.py, tests/test_flask_propagation.py)."""
 
 import pytest
 
-from harness.baseline import builtin_baseline
-from harness.engine import find_divergence, observe
-from harness.flask_model import flask_rules
-from harness.fuzzer import fuzz
+from harness.model.flask import flask_rules
+from harness.oracles.baseline import builtin_baseline
+from harness.search.engine import find_divergence, observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 
 from .test_flask_propagation import MERGED, OUTSIDE, PATIENT, V31, _trace, stream_elsewhere_32
 
 pytestmark = pytest.mark.skipif(
-    not MERGED, reason="needs Flask >= 3.2 (its main branch): tox -e flaskmain, see the README"
+    not MERGED, reason="needs Flask >= 3.2 (its main branch): tox -e flaskmain, see docs/flask.md"
 )
 #: Fuzzing budget per kind: enough to meet the known divergence and go past it, small
 #: enough for a loaded two-core machine.

@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from packaging.version import Version
 
-from harness.baseline import builtin_baseline
-from harness.compare import Divergence, DivergenceError, first_divergence
-from harness.engine import find_divergence, observe
 from harness.errors import InvalidArgument
-from harness.flask_model import flask_rules, installed_flask, merges_contexts, record
-from harness.fuzzer import fuzz
-from harness.model import expected_observations
+from harness.model.flask import flask_rules, installed_flask, merges_contexts, record
+from harness.model.reference import expected_observations
+from harness.oracles.baseline import builtin_baseline
+from harness.oracles.compare import Divergence, DivergenceError, first_divergence
+from harness.search.engine import find_divergence, observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 from harness.targets.base import Target
 from harness.targets.flask import FlaskWorld
-from harness.trace import ANY_ERROR, FLASK_OPS, Observation, Op, Step, Trace
+from harness.trace.trace import ANY_ERROR, FLASK_OPS, Observation, Op, Step, Trace
 from strategies import traces
 from tests.test_reproducer import assert_reproduced, run_script, third_party_imports, write_report
 
@@ -31,7 +31,7 @@ STREAMS_PUSH_WHEN_ITERATED = Version(version("flask")) >= Version("3.1.2")
 needs_streams = pytest.mark.skipif(
     not STREAMS_PUSH_WHEN_ITERATED, reason="stream_with_context pushes at iteration from Flask 3.1.2"
 )
-#: Flask >= 3.2 (its main branch): one kind of context (the 3.2 rules of harness.flask_model).
+#: Flask >= 3.2 (its main branch): one kind of context (the 3.2 rules of harness.model.flask).
 MERGED = merges_contexts(installed_flask())
 HAND_OVER = ("copy_request", "run_copied", "stream_open", "stream_next")
 STREAM_OPS = frozenset({"stream_open", "stream_next"})
@@ -78,7 +78,7 @@ def R(app, path, **g):
     return Observation.returned(record(app, path, g))
 
 
-#: A Flask before 3.2 and Flask's main branch: the two rule sets of harness.flask_model.
+#: A Flask before 3.2 and Flask's main branch: the two rule sets of harness.model.flask.
 V31, V32 = "3.1.3", "3.2.0.dev0"
 
 
@@ -534,7 +534,7 @@ def test_a_bare_stream_consumed_after_its_request_ended_sees_no_request():
 
 @pytest.mark.parametrize("kind", ["thread", "greenlet", "gevent", "asyncio"])
 def test_a_script_replays_the_hand_over_ops_with_flask_alone(tmp_path, kind):
-    """The README's out-of-order pop (on Flask 3.2: a stream iterated in another worker),
+    """docs/flask.md's out-of-order pop (on Flask 3.2: a stream iterated in another worker),
     after a request was copied and streamed to another worker (on Flask 3.2, streamed in
     its own): the script runs the new ops with Flask alone, agrees with the model on them,
     and reproduces the divergence after them."""

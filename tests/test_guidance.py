@@ -1,8 +1,8 @@
-"""The guidance signals (``harness.guidance.signals``) on hand-made traces: each rises with
+"""The guidance signals (``harness.search.guidance.signals``) on hand-made traces: each rises with
 the state it is meant to lead the search to, and not without it."""
 
-from harness.guidance import signals
-from harness.trace import Op, Step, Trace
+from harness.search.guidance import signals
+from harness.trace.trace import Op, Step, Trace
 
 SET = Op("set", 0, "a", 0)
 

@@ -59,7 +59,7 @@ def _gone(pid):
 
 _GC_HOOK = """
 import gc, sys, threading
-from harness import cli
+from harness.cli import main as cli
 
 armed = []
 
@@ -127,9 +127,9 @@ import sys, threading
 class BlockWhileImportingTheCli:
     # Python's start-up is over; the harness is importing its modules: stop here, once.
     def find_spec(self, name, path=None, target=None):
-        if name == "harness.cli":
+        if name == "harness.cli.main":
             sys.meta_path.remove(self)
-            print("importing harness.cli", flush=True)
+            print("importing harness.cli.main", flush=True)
             threading.Event().wait(60)
         return None
 
@@ -142,7 +142,7 @@ sys.meta_path.insert(0, BlockWhileImportingTheCli())
 def test_a_signal_during_start_up_exits_130_without_a_traceback(tmp_path, signum):
     (tmp_path / "sitecustomize.py").write_text(_IMPORT_HOOK)
     proc = _start(["-m", "harness", "targets"], tmp_path)
-    _wait_for_line(proc, "importing harness.cli")
+    _wait_for_line(proc, "importing harness.cli.main")
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -9,12 +9,12 @@ from importlib.metadata import version
 
 import pytest
 
-from harness.baseline import builtin_baseline
-from harness.fuzzer import fuzz
-from harness.generation import Generation
-from harness.model import FRESH, INHERIT
+from harness.model.reference import FRESH, INHERIT
+from harness.oracles.baseline import builtin_baseline
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import all_targets, get_target
-from harness.trace import WORKER_KINDS
+from harness.trace.trace import WORKER_KINDS
 
 from .test_flask_propagation import DIVERGING_STREAMS
 
@@ -119,7 +119,7 @@ def test_verdict(name, kind, verdict):
     if name == "flask":
         target = replace(target, ops=target.ops - {"pop_app", "pop_request"} - DIVERGING_STREAMS)
     # a smoke check per cell (160 of them): a conforming cell replays 40 traces; the deep
-    # search is the fuzz job's (README: In CI)
+    # search is the fuzz job's (docs/ci.md)
     result = fuzz(
         target,
         [kind],

@@ -4,8 +4,6 @@ import dataclasses
 
 import pytest
 
-from harness.bookkeeping import bookkeeping_plan
-from harness.fuzzer import fuzz
 from harness.inhouse.lifecycle_mutants import (
     EmptyEntriesLocal,
     ReleaseHidesValuesLocal,
@@ -13,13 +11,15 @@ from harness.inhouse.lifecycle_mutants import (
     StorageByAddressLocal,
     StrongWorkerKeysLocal,
 )
-from harness.model import THREAD_KEYED_CONTRACTS, expected_observations
-from harness.ops import Op, Step
-from harness.retention import retention_plan
+from harness.model.reference import THREAD_KEYED_CONTRACTS, expected_observations
+from harness.oracles.bookkeeping import bookkeeping_plan
+from harness.oracles.retention import retention_plan
 from harness.runners.scheduler import run_trace
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 from harness.targets.inhouse import minimal_steps, mutant_target
-from harness.trace import PAUSED, Observation, Trace
+from harness.trace.ops import Op, Step
+from harness.trace.trace import PAUSED, Observation, Trace
 
 from .mutant_search import FAST, fuzz_mutant
 

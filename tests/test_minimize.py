@@ -2,12 +2,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.engine import find_divergence, minimize_divergence
 from harness.inhouse.mutants import SetWritesThroughLocal, ThirdWorkerAliasLocal
-from harness.minimize import canonicalize, minimize
+from harness.search.engine import find_divergence, minimize_divergence
+from harness.search.minimize import canonicalize, minimize
 from harness.targets import get_target
 from harness.targets.inhouse import mutant_target
-from harness.trace import Op, Step, Trace
+from harness.trace.trace import Op, Step, Trace
 from strategies import traces
 
 

@@ -1,5 +1,5 @@
-from harness.model import INHERIT, expected_observations
-from harness.trace import Observation, Op, Step, Trace
+from harness.model.reference import INHERIT, expected_observations
+from harness.trace.trace import Observation, Op, Step, Trace
 
 NONE = Observation.returned(None)
 MISSING = Observation("raised", "AttributeError")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.compare import Divergence, format_table
-from harness.engine import observe
-from harness.fuzzer import FuzzResult
 from harness.inhouse.races import CopyOnWriteStorageLocal
+from harness.oracles.compare import Divergence, format_table
+from harness.report import results as report
+from harness.search.engine import observe
+from harness.search.fuzzer import FuzzResult
 from harness.targets import get_target
 from tests.fixtures.race_traces import race_divergence, race_trace
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
 from harness.errors import InvalidArgument
-from harness.generation import Generation
+from harness.search.generation import Generation
 from harness.targets import get_target
-from harness.trace import Op
+from harness.trace.trace import Op
 from strategies.assembly import Entry
 from strategies.pct import assemble_pct, pct_bound, pct_schedule
 

@@ -14,8 +14,8 @@ pauses (the leak needs none), where that shape is common enough for a few hundre
 
 from dataclasses import replace
 
-from harness.engine import find_divergence
-from harness.generation import Generation
+from harness.search.engine import find_divergence
+from harness.search.generation import Generation
 from harness.targets import get_target
 
 from .mutant_search import first_found

@@ -6,9 +6,9 @@ shrinks, the minimiser finishes, and the tests check what came out.
 
 import pytest
 
-from harness.engine import find_divergence
-from harness.fuzzer import fuzz
-from harness.generation import Generation
+from harness.search.engine import find_divergence
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,7 @@ def _found(target, kinds):
     # the observed sharing and leaks themselves: the retention check would first find the
     # values these never-cleaned Locals keep (tests/test_lifecycle.py covers that)
     # Plain generation (no swarm configurations, no guidance): swarm's short traces rarely end
-    # one thread before the next starts (the ident-reuse leak); see README Performance.
+    # one thread before the next starts (the ident-reuse leak); see docs/performance.md.
     result = fuzz(
         get_target(target),
         kinds,

@@ -7,14 +7,14 @@ every tox env. Each race's minimal trace is also replayed here, with and without
 
 import pytest
 
-from harness.engine import find_divergence
-from harness.fuzzer import fuzz
-from harness.generation import Generation
 from harness.inhouse.races import RACES
-from harness.ops import Op, Step
+from harness.search.engine import find_divergence
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target
 from harness.targets.inhouse import minimal_steps, mutant_target
-from harness.trace import Trace
+from harness.trace.ops import Op, Step
+from harness.trace.trace import Trace
 
 from .mutant_search import fuzz_mutant
 

@@ -14,14 +14,14 @@ import greenlet
 import pytest
 from hypothesis import given, settings
 
-from harness.engine import observe
-from harness.fuzzer import fuzz
-from harness.generation import Generation
 from harness.inhouse.local import Local
 from harness.runners import run_trace
+from harness.search.engine import observe
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target
 from harness.targets.user import factory_target
-from harness.trace import HANG, Observation, Trace
+from harness.trace.trace import HANG, Observation, Trace
 from strategies import traces
 
 from .test_cli import ROOT

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 from markupsafe import escape
 
-from harness import report
-from harness.fuzzer import fuzz
-from harness.generation import Generation
+from harness.report import results as report
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_reproducer_runs_standalone_and_shows_the_divergence(tmp_path, found):
     data = report.write_result(tmp_path, found, get_target(found.target))
     script = tmp_path / data["files"]["reproducer"]
     assert (
-        "import harness.engine" not in script.read_text()
+        "import harness.search.engine" not in script.read_text()
         and "from harness." not in script.read_text().replace("from harness.inhouse", "")
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the seed's classes live in harness.inhouse
@@ -281,8 +281,8 @@ def test_a_result_path_that_is_not_a_regular_file_is_skipped(tmp_path, found, ca
 
 def _hand_found(target_name="seed-local"):
     """A divergence on a hand-written trace: w1 and w2 greenlets, o1 never used."""
-    from harness.engine import find_divergence
-    from harness.trace import Trace
+    from harness.search.engine import find_divergence
+    from harness.trace.trace import Trace
 
     trace = Trace.from_dict(
         {

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.engine import find_divergence
-from harness.flask_model import installed_flask, merges_contexts
-from harness.fuzzer import FuzzResult, checked_kinds
-from harness.reproducer import reproducer_source
+from harness.model.flask import installed_flask, merges_contexts
+from harness.report import results as report
+from harness.report.reproducer import reproducer_source
+from harness.search.engine import find_divergence
+from harness.search.fuzzer import FuzzResult, checked_kinds
 from harness.targets import get_target
 from harness.targets.base import ALL_OPS
 from harness.targets.user import factory_target, load_user_target
-from harness.trace import Observation, Op, Step, Trace
+from harness.trace.trace import Observation, Op, Step, Trace
 from tests.fixtures import repro_factories
 from tests.fixtures.race_traces import race_divergence
 
@@ -302,7 +302,7 @@ def test_a_factory_no_process_can_import_gets_a_script_saying_why(tmp_path, fact
     merges_contexts(installed_flask()), reason="Flask 3.2 refuses an out-of-order pop and changes nothing"
 )
 def test_flask_out_of_order_pop_reproduces_with_flask_alone(tmp_path):
-    """The README's Flask bug: an out-of-order pop_app leaves no context for pop_request."""
+    """The Flask bug of docs/flask.md: an out-of-order pop_app leaves no context for pop_request."""
     steps = [(0, "push_app", None, 0), (0, "push_request", "a", 1), (0, "pop_app", None, None)]
     steps.append((0, "pop_request", None, None))
     trace = Trace(

@@ -2,12 +2,12 @@
 
 import pytest
 
-from harness.engine import find_divergence
-from harness.model import DEFAULT_CONTRACTS
-from harness.ops import Op, Step
-from harness.retention import retention_plan
+from harness.model.reference import DEFAULT_CONTRACTS
+from harness.oracles.retention import retention_plan
+from harness.search.engine import find_divergence
 from harness.targets import get_target
-from harness.trace import Trace
+from harness.trace.ops import Op, Step
+from harness.trace.trace import Trace
 
 #: w2 (a pooled executor job) pauses in a set on o0; main drops o0; w2's set finishes on the
 #: old o0. The value lives on in the pool thread's own context (asgiref's Local keeps its

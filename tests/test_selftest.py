@@ -4,16 +4,16 @@ from dataclasses import replace
 
 import pytest
 
-from harness.cli import main
-from harness.engine import observe
-from harness.fuzzer import fuzz
+from harness.cli.main import main
 from harness.inhouse import mutants
 from harness.inhouse.local import Local
 from harness.inhouse.races import RACES
-from harness.ops import InvalidTrace
-from harness.selftest import SELFTEST_GENERATION, run_selftest
+from harness.search.engine import observe
+from harness.search.fuzzer import fuzz
+from harness.search.selftest import SELFTEST_GENERATION, run_selftest
 from harness.targets.inhouse import minimal_steps, mutant_kinds, mutant_target
-from harness.trace import Observation
+from harness.trace.ops import InvalidTrace
+from harness.trace.trace import Observation
 
 
 def test_at_least_twelve_mutants_each_naming_its_bug():
@@ -82,7 +82,7 @@ class NotABugLocal(Local):
 
 
 def test_a_surviving_mutant_fails_the_selftest(monkeypatch, capsys):
-    monkeypatch.setattr("harness.selftest.MUTANTS", (NotABugLocal, mutants.PopEmptyRaisesStack))
+    monkeypatch.setattr("harness.search.selftest.MUTANTS", (NotABugLocal, mutants.PopEmptyRaisesStack))
     assert main(["selftest", "--max-examples", "30", "--kinds", "greenlet"]) == 1
     out = capsys.readouterr().out
     assert "killed 1/2 (50%)" in out and "SURVIVED: mutant-not-a-bug-local" in out

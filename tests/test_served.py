@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from harness.engine import observe
-from harness.fuzzer import fuzz
+from harness.search.engine import observe
+from harness.search.fuzzer import fuzz
 from harness.targets import get_target
 from harness.targets.base import Target
 from harness.targets.served import ServedDispatchWorld, server, stop_servers

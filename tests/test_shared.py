@@ -2,10 +2,10 @@
 
 import pytest
 
-from harness.engine import find_divergence
 from harness.errors import InvalidArgument
-from harness.fuzzer import fuzz
-from harness.shared import fuzz_shared, share_key
+from harness.search.engine import find_divergence
+from harness.search.fuzzer import fuzz
+from harness.search.shared import fuzz_shared, share_key
 from harness.targets import get_target
 
 from .test_cli import harness

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from harness.shutdown import shutdown_would_hang
+from harness.support.shutdown import shutdown_would_hang
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Far above the seconds these runs take, so only a process that never exits times out.

@@ -9,14 +9,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: Modules above the runners (they import the runners, directly or through the engine).
 ABOVE_RUNNERS = {
-    "harness.fuzzer",
-    "harness.patched_fuzz",
-    "harness.engine",
-    "harness.shared",
-    "harness.cli",
-    "harness.selftest",
-    "harness.baseline",
-    "harness.progress",
+    "harness.search.fuzzer",
+    "harness.search.patched_fuzz",
+    "harness.search.engine",
+    "harness.search.shared",
+    "harness.cli.main",
+    "harness.search.selftest",
+    "harness.oracles.baseline",
+    "harness.support.progress",
 }
 
 
@@ -46,7 +46,7 @@ def test_the_patched_runner_replays_without_loading_the_fuzzer():
         "import sys\n"
         "import harness.runners.patched as patched\n"
         "from harness.targets import get_target\n"
-        "from harness.trace import Trace\n"
+        "from harness.trace.trace import Trace\n"
         "trace = Trace.from_dict({'version': 1, 'workers': ['main', 'patched'], 'objects': ['local'],\n"
         "    'steps': [[1, {'op': 'set', 'obj': 0, 'attr': 'a', 'value': 1}],\n"
         "              [1, {'op': 'get', 'obj': 0, 'attr': 'a'}]]})\n"

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from harness.engine import observe
+from harness.search.engine import observe
 from harness.targets import get_target
-from harness.trace import InvalidTrace, Op, Step, Trace
+from harness.trace.trace import InvalidTrace, Op, Step, Trace
 from strategies import traces
 
 FIXTURES = Path(__file__).parent / "fixtures" / "traces"

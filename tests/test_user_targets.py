@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 
 from harness.errors import InvalidArgument
-from harness.fuzzer import fuzz
-from harness.generation import Generation
+from harness.search.fuzzer import fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target, user
 
 from .mutant_search import first_found
@@ -44,7 +44,10 @@ def test_family_can_be_forced():
     "spec, message",
     [
         (f"{MODULE}:not_a_local", "is neither a Local"),
-        (f"{MODULE}:Counter", r"made a Counter, which is neither a Local .* harness\.families\.Family"),
+        (
+            f"{MODULE}:Counter",
+            r"made a Counter, which is neither a Local .* harness\.Family \(docs/families\.md\)",
+        ),
         (f"{MODULE}:broken", "failed: RuntimeError: cannot make one"),
         (f"{MODULE}:missing", "has no 'missing'"),
         ("no_such_module_xyz:Local", "cannot import 'no_such_module_xyz'"),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.interrupt import run_process
+from harness.support.interrupt import run_process
 
 #: The property tests: the @given tests and the kind-by-target conformance table (which
 #: fuzzes every built-in target on every kind): about two minutes of work, serially.

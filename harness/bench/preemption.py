@@ -15,9 +15,9 @@ from harness.bench.timing import (
     spread,
 )
 from harness.bench.traces import synthetic_trace
-from harness.fuzzer import FuzzResult, fuzz
-from harness.generation import Generation
 from harness.runners import run_trace
+from harness.search.fuzzer import FuzzResult, fuzz
+from harness.search.generation import Generation
 from harness.targets import get_target
 
 #: The goal from the issue: with preemption on, an example costs at most this many times

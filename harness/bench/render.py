@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.report import TEMPLATES, write_atomic
+from harness.report.results import TEMPLATES, write_atomic
 
 _PLOT_W, _PLOT_H, _PAD = 320, 180, 30
 

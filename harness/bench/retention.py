@@ -13,9 +13,9 @@ from harness.bench.timing import (
     seconds_for,
     spread,
 )
-from harness.fuzzer import FuzzProgress, FuzzResult, fuzz
-from harness.kinds import DEFAULT_KINDS
+from harness.search.fuzzer import FuzzProgress, FuzzResult, fuzz
 from harness.targets import get_target
+from harness.trace.kinds import DEFAULT_KINDS
 
 #: The goal from the issue: with the oracle on, an example costs at most this many times
 #: what it costs with it off.

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import environment
 from harness.bench.parallel import PROPERTY_SUITE, measure_parallel
 from harness.bench.preemption import measure_preemption
 from harness.bench.retention import measure_retention
@@ -29,6 +28,7 @@ from harness.bench.ttf import (
     werkzeug_subject,
 )
 from harness.errors import InvalidArgument
+from harness.support import environment
 
 #: Every section, in the order they run.
 SECTIONS = (

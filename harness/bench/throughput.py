@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bench.timing import STEP_TIMEOUT, best_of, seconds_for
-from harness.fuzzer import fuzz
-from harness.shared import fuzz_shared
+from harness.search.fuzzer import fuzz
+from harness.search.shared import fuzz_shared
 from harness.targets import get_target
 
 THROUGHPUT_KINDS = ("thread", "greenlet", "gevent", "asyncio")

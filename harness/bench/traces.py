@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from harness.trace import MAIN, Op, Step, Trace
+from harness.trace.trace import MAIN, Op, Step, Trace
 
 _OBJECTS = ("local", "local", "stack", "stack")
 

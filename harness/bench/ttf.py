@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from typing import Any
 
-from harness import interrupt
 from harness.bench.timing import STEP_TIMEOUT
-from harness.fuzzer import FuzzProgress, fuzz
-from harness.generation import Generation
 from harness.inhouse.mutants import MUTANTS
+from harness.search.fuzzer import FuzzProgress, fuzz
+from harness.search.generation import Generation
+from harness.support import interrupt
 from harness.targets import get_target
 from harness.targets.base import Target
 from harness.targets.inhouse import mutant_kinds, mutant_target

@@ -1,8 +1,8 @@
 """Planted retention bugs: every observation is right, and data outlives its worker or Local.
 
-Only the retention oracle (:mod:`harness.retention`) sees these: after a worker ends, a
+Only the retention oracle (:mod:`harness.oracles.retention`) sees these: after a worker ends, a
 ``release`` or a ``drop``, a value nobody may hold any more is still alive; or (the last
-two, :mod:`harness.bookkeeping`) every value is gone, but the Local keeps a finished
+two, :mod:`harness.oracles.bookkeeping`) every value is gone, but the Local keeps a finished
 worker's entry or its very object. Each names its bug and its minimal trace (``Minimal
 trace: N steps``, with the retention check on, as it is by default).
 """

@@ -1,7 +1,7 @@
 """Planted bugs in how context passes from a parent to a child worker.
 
 Each class is a Local that means to follow the contextvars rules (the ``DEFAULT_CONTRACTS``
-of :mod:`harness.model`: an asyncio task starts with a copy of its parent's values at its
+of :mod:`harness.model.reference`: an asyncio task starts with a copy of its parent's values at its
 creation; an executor child starts empty) and gets one thing wrong, so only a spawn tree
 shows it: a child spawned explicitly, a grandchild, pooled threads. Each names its bug, its
 minimal trace (``Minimal trace: N steps``) and the kinds the self-test fuzzes it on.
@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.inhouse.identity import current_identity
 from harness.inhouse.local import Local
-from harness.model import DEFAULT_CONTRACTS, FRESH
+from harness.model.reference import DEFAULT_CONTRACTS, FRESH
 
 
 class _ContextVarLocalBase:

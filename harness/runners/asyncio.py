@@ -7,7 +7,7 @@ import inspect
 from typing import Any
 
 from harness.runners.protocol import ANSWERED, STOP, Work
-from harness.trace import Observation
+from harness.trace.trace import Observation
 
 
 class AsyncioWorker:

@@ -22,7 +22,7 @@ from harness.runners.checkpoint import CURRENT_CHANNEL
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import ANSWERED, STOP, Answer, Work
 from harness.runners.thread import QueueWorker
-from harness.trace import HANG, Observation
+from harness.trace.trace import HANG, Observation
 
 
 def _asgiref_sync() -> Any:
@@ -132,12 +132,3 @@ class AsyncToSyncWorker:
         """Ask the coroutine to end without waiting."""
         if self._loop is not None and not self._loop.is_closed():
             self._send(STOP)
-
-
-def asgiref_available() -> bool:
-    """Whether asgiref (for the bridge kinds) is importable here."""
-    try:
-        _asgiref_sync()
-    except InvalidArgument:
-        return False
-    return True

@@ -20,7 +20,7 @@ import greenlet
 
 from harness.errors import Unwind
 from harness.runners.protocol import ANSWERED
-from harness.trace import Observation
+from harness.trace.trace import Observation
 
 
 class WorkerStopped(Unwind):

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from harness.trace import HANG, Observation
+from harness.trace.trace import HANG, Observation
 
 Replay = Callable[["Progress"], None]
 #: How long the harness's own work between two steps may take before the watchdog gives up

@@ -1,5 +1,5 @@
 """What a Local holds, by following strong references (the runner's side of
-:mod:`harness.bookkeeping`).
+:mod:`harness.oracles.bookkeeping`).
 
 :func:`reach` walks ``gc.get_referents`` from a Local and counts what it reaches, without
 going into what every Local shares or what would lead out into the whole heap: types,
@@ -23,7 +23,7 @@ from typing import Any
 
 import greenlet
 
-from harness.values import Value
+from harness.trace.values import Value
 
 #: Reached and counted, never followed.
 _LEAVES: tuple[type, ...] = (

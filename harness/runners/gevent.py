@@ -10,7 +10,7 @@ import gevent.queue
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
 from harness.runners.protocol import STOP, Work
-from harness.trace import HANG, Observation
+from harness.trace.trace import HANG, Observation
 
 
 class GeventWorker:

@@ -8,7 +8,7 @@ import greenlet
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, SwitchChannel, WorkerStopped
 from harness.runners.protocol import STOP, Work
-from harness.trace import Observation
+from harness.trace.trace import Observation
 
 
 def _perform(work: Work) -> Any:

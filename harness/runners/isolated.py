@@ -19,8 +19,8 @@ import warnings
 from collections.abc import Callable
 from functools import partial
 
-from harness import interrupt
-from harness.trace import HANG, Observation
+from harness.support import interrupt
+from harness.trace.trace import HANG, Observation
 
 #: Margin over the step timeout before the parent gives up on a silent child.
 _MARGIN = 1.0

@@ -5,7 +5,7 @@ run on the event loop's default executor, which the scheduler sets to a
 :class:`DeterministicPool`: like ``ThreadPoolExecutor`` its threads outlive the calls they
 run, so a later child runs on a thread an earlier one used (where thread-keyed state
 stays behind), but which thread takes a call is fixed: the lowest-numbered idle one, or a
-new one. The model (:mod:`harness.model`) assigns children to threads the same way.
+new one. The model (:mod:`harness.model.reference`) assigns children to threads the same way.
 """
 
 from __future__ import annotations

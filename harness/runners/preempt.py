@@ -24,7 +24,7 @@ from typing import Any
 
 import greenlet
 
-from harness.target_code import short_path
+from harness.runners.target_code import short_path
 
 #: ``on_pause(location)`` blocks until the worker is resumed and returns the next pause
 #: count (or ``None``: run to the end).

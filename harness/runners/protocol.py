@@ -8,11 +8,11 @@ code creates it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.trace import Observation, Op
+from harness.trace.trace import Observation, Op
 
 #: Delivers a step's answer to the scheduler before the work has returned (a bridge's
 #: spawn answers once the child runs, and returns only when the child has ended).
@@ -68,3 +68,29 @@ class WorkerHandle(Protocol):
 
     def abandon(self) -> None:
         """Release the worker without waiting (after a hang or a failure)."""
+
+
+class Replayable(Protocol):
+    """What a runner needs of a target (:class:`harness.targets.base.Target` is one): the
+    runners replay a target and never choose one, so they name only this."""
+
+    name: str
+    factories: Mapping[str, Callable[[], Any]]
+    contracts: Mapping[str, str]
+    ops: frozenset[str]
+    trace_modules: tuple[str, ...]
+    strict_items: bool
+    family: Any
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families of the target's objects."""
+
+    def trace_files(self) -> frozenset[str]:
+        """The source files whose line events may pause an op."""
+
+    def make_objects(self, families: tuple[str, ...]) -> list[Any]:
+        """Fresh objects, one per family in ``families``."""
+
+    def apply(self, obj: Any, op: Op, value: Any = None) -> Observation:
+        """Run ``op`` on ``obj``; what it returned or raised."""

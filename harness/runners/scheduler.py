@@ -12,16 +12,16 @@ from typing import Any
 
 import greenlet
 
-from harness.environment import gevent_patched
 from harness.runners.driver import DRIVER, Progress, harness_work
 from harness.runners.isolated import run_isolated
 from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
-from harness.runners.protocol import STOP, Work, WorkerHandle
+from harness.runners.protocol import STOP, Replayable, Work, WorkerHandle
 from harness.runners.spawn import SpawnContext, start_child
 from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch, collect
-from harness.targets.base import Target
-from harness.trace import HANG, Observation, Op, Trace
+from harness.support.environment import gevent_patched
+from harness.trace.kinds import child_process_kind
+from harness.trace.trace import HANG, Observation, Op, Trace
 
 #: Default per-step watchdog timeout, in seconds: far above any real step here, small
 #: enough that shrinking a hang stays quick.
@@ -32,7 +32,7 @@ _NONE = Observation.returned(None)
 
 def run_trace(
     trace: Trace,
-    target: Target,
+    target: Replayable,
     step_timeout: float = DEFAULT_STEP_TIMEOUT,
     *,
     isolate: bool = False,
@@ -51,10 +51,10 @@ def run_trace(
     in a child process that monkey-patches with gevent first (this process stays
     unpatched). With ``isolate``, the replay runs in a forked child: a target that
     kills the interpreter gives a ``crash`` observation (see :mod:`harness.runners.isolated`).
-    With a retention ``plan`` (see :mod:`harness.retention`), written values are watched
+    With a retention ``plan`` (see :mod:`harness.oracles.retention`), written values are watched
     and a checkpoint step where one that must be gone is still alive observes ``retained``.
     """
-    if "patched" in trace.workers and not gevent_patched():
+    if child_process_kind(trace.workers) and not gevent_patched():
         from harness.runners.patched import run_in_patched_child
 
         return run_in_patched_child(trace, target, step_timeout, plan)
@@ -79,7 +79,11 @@ class _Replay:
     """One replay: the objects and the live workers."""
 
     def __init__(
-        self, trace: Trace, target: Target, step_timeout: float, plan: Mapping[int, Checkpoint] | None = None
+        self,
+        trace: Trace,
+        target: Replayable,
+        step_timeout: float,
+        plan: Mapping[int, Checkpoint] | None = None,
     ) -> None:
         self.trace = trace
         self.target = target

@@ -22,6 +22,7 @@ from harness.runners.pool import DeterministicPool, PooledWorker
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import Answer
 from harness.runners.thread import ThreadWorker
+from harness.trace.kinds import KINDS
 
 
 @dataclass
@@ -51,7 +52,7 @@ def start_child(kind: str, context: SpawnContext, answer: Answer) -> Any:
     coroutine giving it (children whose start an asyncio parent awaits), or ``ANSWERED``
     (a bridge, whose handle went through ``answer``, returns once the child has ended)."""
     timeout, preemption = context.step_timeout, context.preemption
-    if kind in ("thread", "patched"):
+    if kind == "thread" or KINDS[kind].child_process:
         return ThreadWorker(timeout, preemption)
     if kind == "thread-ctx":
         return ThreadWorker(timeout, preemption, copy_context=True)

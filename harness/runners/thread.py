@@ -14,12 +14,12 @@ import threading
 import time
 from typing import Any
 
-from harness.environment import gevent_patched
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
 from harness.runners.driver import waited
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import ANSWERED, STOP, Resume, Work
-from harness.trace import HANG, Observation
+from harness.support.environment import gevent_patched
+from harness.trace.trace import HANG, Observation
 
 #: How long to wait for the OS thread to disappear after ``join()``.
 _OS_EXIT_WAIT = 2.0

@@ -1,6 +1,6 @@
-"""The runner's side of the retention oracle (see :mod:`harness.retention`): written values
+"""The runner's side of the retention oracle (see :mod:`harness.oracles.retention`): written values
 made watchable, and the check at each checkpoint (values first, then the target's own
-bookkeeping, see :mod:`harness.bookkeeping`)."""
+bookkeeping, see :mod:`harness.oracles.bookkeeping`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import greenlet
 
-from harness.observation import Observation
 from harness.runners.footprint import Footprint, describe, first_held, footprint, reach, worker_object
-from harness.values import Value
+from harness.trace.observation import Observation
+from harness.trace.values import Value
 
 #: Families whose written values are watched (Flask and dispatch worlds are not).
 WATCHED_FAMILIES = frozenset({"local", "stack"})
@@ -31,7 +31,7 @@ class Checkpoint:
     ``ended`` have just ended: their own objects must not be reachable from the objects
     in ``watched``; each ``(worker, obj, since)`` of ``footprints`` says object ``obj``
     must reach no more objects than it did before step ``since`` (see
-    :mod:`harness.bookkeeping`)."""
+    :mod:`harness.oracles.bookkeeping`)."""
 
     step: int
     gone: tuple[int, ...]

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.model import FRESH
+from harness.model.reference import FRESH
 from harness.targets.base import Target
 
 

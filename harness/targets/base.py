@@ -12,11 +12,11 @@ from typing import Any
 import greenlet
 
 from harness.errors import InvalidArgument, Unwind
-from harness.interrupt import interrupted
-from harness.kinds import WORKER_KINDS
-from harness.model import CONTRACTS, DEFAULT_CONTRACTS, UNSUPPORTED, expected_observations
-from harness.target_code import files_of_factories, files_of_modules
-from harness.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, PAUSED, STACK_OPS, Observation, Op, Trace
+from harness.model.reference import DEFAULT_CONTRACTS, UNSUPPORTED, expected_observations
+from harness.runners.target_code import files_of_factories, files_of_modules
+from harness.support.interrupt import interrupted
+from harness.trace.kinds import CONTRACTS, WORKER_KINDS
+from harness.trace.trace import DISPATCH_OPS, FLASK_OPS, LOCAL_OPS, PAUSED, STACK_OPS, Observation, Op, Trace
 
 #: Every op on Locals and LocalStacks (the lifecycle ones, ``drop`` and ``new``, included).
 ALL_OPS = frozenset(LOCAL_OPS) | frozenset(STACK_OPS)
@@ -69,7 +69,7 @@ class Target:
     #: ``items`` observes the iteration as it is (``--strict-items``): an iteration of
     #: ``(ident, storage)`` pairs (werkzeug < 2.0) is then a divergence, not normalised.
     strict_items: bool = False
-    #: The user-defined family (:class:`harness.families.Family`) whose operations this
+    #: The user-defined family (:class:`harness.targets.families.Family`) whose operations this
     #: target's objects take and whose oracle checks them; ``None`` for the built-in families.
     family: Any = None
 
@@ -132,12 +132,12 @@ class Target:
     def apply(self, obj: Any, op: Op, value: Any = None) -> Observation:
         """Run ``op`` on ``obj`` in the calling worker and return what it produced; a set or
         push writes ``value`` (default: the op's number; the runner passes a watched
-        :class:`harness.values.Value`).
+        :class:`harness.trace.values.Value`).
 
         Whatever the op raises is a ``raised`` observation, ``BaseException`` included
         (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``: the target raised them),
         except what the harness itself raises through the op: a ``KeyboardInterrupt``
-        after a real SIGINT/SIGTERM (see :mod:`harness.interrupt`), an :class:`Unwind`
+        after a real SIGINT/SIGTERM (see :mod:`harness.support.interrupt`), an :class:`Unwind`
         and ``GreenletExit`` (a worker being stopped or abandoned).
 
         A user-defined family's operation may return an awaitable (a library whose

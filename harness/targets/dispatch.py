@@ -1,6 +1,6 @@
 """Two Flask apps behind werkzeug's DispatcherMiddleware, requests stopped mid-view.
 
-The ``dispatch`` family (see :mod:`harness.dispatch_model` for what each request must
+The ``dispatch`` family (see :mod:`harness.model.dispatch` for what each request must
 see). Each ``request_begin`` sends one request through a werkzeug test ``Client`` from
 the worker that runs it; the view calls :func:`harness.runners.checkpoint.suspend_until`
 and so hands the baton back to the scheduler in the middle of the request, with its app
@@ -18,7 +18,7 @@ from harness.runners.checkpoint import CURRENT_CHANNEL, suspend_until
 from harness.targets.base import Target
 from harness.targets.flask import describe as describe_flask
 from harness.targets.flask import import_flask
-from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
+from harness.trace.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 
 # Set while this worker runs a request: the view appends its record from before the checkpoint.
 _BEFORE: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("harness_dispatch_before")

@@ -22,10 +22,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.flask_model import record
 from harness.inhouse.local import current_identity
+from harness.model.flask import record
 from harness.targets.base import Target
-from harness.trace import FLASK_APPS, FLASK_OPS, Op
+from harness.trace.trace import FLASK_APPS, FLASK_OPS, Op
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +73,7 @@ class _Pushed:
 
 def read_request() -> str:
     """What the copied function and the streamed generator record, in the calling
-    worker's current contexts (see :func:`harness.flask_model.record`)."""
+    worker's current contexts (see :func:`harness.model.flask.record`)."""
     from flask import current_app, g, request
 
     return record(current_app.name, request.path, {name: getattr(g, name) for name in g})
@@ -106,7 +106,7 @@ def close_quietly(stream: Iterator[str] | None) -> None:
 
 
 class FlaskWorld:
-    """Three Flask apps, driven by the ``flask`` family's ops (see ``harness.flask_model``)."""
+    """Three Flask apps, driven by the ``flask`` family's ops (see ``harness.model.flask``)."""
 
     def __init__(self) -> None:
         self.flask = import_flask()

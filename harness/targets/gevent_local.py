@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gevent.local
 
-from harness.model import THREAD_KEYED_CONTRACTS, UNSUPPORTED
+from harness.model.reference import THREAD_KEYED_CONTRACTS, UNSUPPORTED
 from harness.targets.base import Target
 from harness.targets.stdlib import attribute_items
 

@@ -6,9 +6,9 @@ import re
 
 from harness.inhouse import faulty, local
 from harness.inhouse.mutants import MUTANTS
-from harness.kinds import DEFAULT_KINDS
-from harness.model import THREAD_KEYED_CONTRACTS
+from harness.model.reference import THREAD_KEYED_CONTRACTS
 from harness.targets.base import ALL_OPS, Target
+from harness.trace.kinds import DEFAULT_KINDS
 
 #: Keyed by the task, greenlet or thread itself: an asyncio task starts empty, a pooled
 #: thread keeps what its previous child left.

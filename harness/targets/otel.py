@@ -35,8 +35,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.families import Family, Operation
-from harness.model import FRESH, INHERIT, WRITE_BACK
+from harness.model.reference import FRESH, INHERIT, WRITE_BACK
+from harness.targets.families import Family, Operation
 
 #: The keys an object has (each made unique with ``create_key``) and the values attached.
 KEYS = ("a", "b")

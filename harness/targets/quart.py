@@ -10,7 +10,7 @@ and ``request_path`` (``request.path``).
 Quart documents that it mirrors Flask's context rules ("Quart's contexts are the same as
 Flask's", https://quart.palletsprojects.com/en/latest/reference/api.html#contexts and
 https://quart.palletsprojects.com/en/latest/how_to_guides/flask_migration.html), so the model
-is the Flask model's rules up to Flask 3.1 (``harness/flask_model.py``, ``merged=False``):
+is the Flask model's rules up to Flask 3.1 (``harness/model/flask.py``, ``merged=False``):
 a request pushes an app context unless one of its app is current, ``g`` belongs to the
 app context, reads outside a context raise ``RuntimeError``, a pop out of order or of
 nothing is an error that changes nothing; an asyncio task inherits its parent's contexts
@@ -34,13 +34,13 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.families import AnyError, Family, Operation
-from harness.flask_model import FlaskState
 from harness.inhouse.local import current_identity
-from harness.kinds import WORKER_KINDS
-from harness.model import UNSUPPORTED
-from harness.ops import LIFECYCLE_OPS
-from harness.trace import Op
+from harness.model.flask import FlaskState
+from harness.model.reference import UNSUPPORTED
+from harness.targets.families import AnyError, Family, Operation
+from harness.trace.kinds import WORKER_KINDS
+from harness.trace.ops import LIFECYCLE_OPS
+from harness.trace.trace import Op
 
 APPS = 2
 NAMES = ("a", "b")

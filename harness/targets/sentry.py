@@ -34,9 +34,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.families import Family, Operation
 from harness.inhouse.local import current_identity
-from harness.model import UNSUPPORTED
+from harness.model.reference import UNSUPPORTED
+from harness.targets.families import Family, Operation
 
 KEYS = ("a", "b")
 #: ``set_tag``/``scope_tag`` arguments: a key and a value.

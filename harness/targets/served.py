@@ -30,7 +30,7 @@ from typing import Any
 from harness.runners.checkpoint import suspend_until
 from harness.targets.base import Target
 from harness.targets.dispatch import DispatchWorld, describe, is_request_end, refuse_unless_begin
-from harness.trace import DISPATCH_OPS, Observation, Op, dispatch_url
+from harness.trace.trace import DISPATCH_OPS, Observation, Op, dispatch_url
 
 #: Seconds any one wait may take (the server reaching a checkpoint, a response).
 TIMEOUT = 10.0

@@ -6,7 +6,7 @@ import threading
 from contextvars import ContextVar
 from typing import Any
 
-from harness.model import THREAD_KEYED_CONTRACTS, UNSUPPORTED
+from harness.model.reference import THREAD_KEYED_CONTRACTS, UNSUPPORTED
 from harness.targets.base import Target
 
 

@@ -25,7 +25,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.families import Family, Operation
+from harness.targets.families import Family, Operation
 
 KEYS = ("a", "b")
 VALUES = (0, 1, 2)

@@ -1,5 +1,5 @@
 """User targets: ``--target module:factory`` for any importable Local-like or LocalStack-like,
-and ``--target module:NAME`` for a target of a user-defined family (:mod:`harness.families`)."""
+and ``--target module:NAME`` for a target of a user-defined family (:mod:`harness.targets.families`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.families import Family
-from harness.model import DEFAULT_CONTRACTS
+from harness.model.reference import DEFAULT_CONTRACTS
 from harness.targets.base import Target
-from harness.trace import LIFECYCLE_OPS
+from harness.targets.families import Family
+from harness.trace.trace import LIFECYCLE_OPS
 
 _PROBE = "_local_harness_probe"
 
@@ -40,7 +40,7 @@ def load_user_target(spec: str, family: str | None = None) -> Target:
         factory = getattr(factory, part, None)
         if factory is None:
             raise InvalidArgument(f"module {module_name!r} has no {attribute!r} (target {spec!r})")
-    if isinstance(factory, Target):  # a user-defined family's target (harness.families)
+    if isinstance(factory, Target):  # a user-defined family's target (harness.targets.families)
         if family is not None:
             raise InvalidArgument(f"--family is for module:factory targets; {spec!r} declares its family")
         return replace(factory, name=spec)
@@ -72,8 +72,8 @@ def factory_target(
             raise InvalidArgument(
                 f"{name}() made a {type(sample).__name__}, which is neither a Local (attributes that"
                 " set, read and deleted, and no public methods) nor a LocalStack"
-                " (push/pop/top); declare its operations with harness.families.Family (README:"
-                " 'Your own context object'), or pass --family local|stack to force one"
+                " (push/pop/top); declare its operations with harness.Family (docs/families.md),"
+                " or pass --family local|stack to force one"
             )
     elif family not in ("local", "stack"):
         raise InvalidArgument(f"unknown family {family!r}; choose local or stack")

@@ -1,0 +1,1 @@
+"""Reference models: what a correct context-local shows at every step."""

@@ -1,0 +1,1 @@
+"""Judging a replay: comparison with the model, retention, baselines, explanations."""

@@ -1,0 +1,1 @@
+"""Showing findings: result files, the HTML index and pages, reproducers, JUnit XML."""

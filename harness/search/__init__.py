@@ -1,0 +1,1 @@
+"""Finding divergences: the fuzz loop, exhaustive exploration, minimisation, guidance."""

@@ -1,0 +1,94 @@
+"""One example: replay a trace against a target and compare with the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.oracles.compare import Divergence, DivergenceError, first_divergence
+from harness.oracles.retention import retention_plan
+from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
+from harness.search.minimize import minimize, rebuild
+from harness.targets.base import Target
+from harness.trace.trace import Observation, Trace
+
+
+def observe(
+    trace: Trace,
+    target: Target,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+    retention: bool = True,
+) -> tuple[list[Observation], list[Observation]]:
+    """Return ``(expected, observed)`` for ``trace`` on ``target`` (see :func:`run_trace`).
+
+    With ``retention`` (the default), the values the model says nobody holds any more are
+    checked to be collectable at each checkpoint (see :mod:`harness.oracles.retention`): a step
+    where one is still alive observes ``retained``."""
+    expected = target.expected(trace, step_timeout)
+    plan = retention_plan(trace, target.contracts) if retention else None
+    return expected, run_trace(trace, target, step_timeout, isolate=isolate, plan=plan)
+
+
+def find_divergence(
+    trace: Trace,
+    target: Target,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+    retention: bool = True,
+) -> Divergence | None:
+    """Replay ``trace`` once; return the first divergence from the model, or ``None``."""
+    expected, observed = observe(trace, target, step_timeout, isolate=isolate, retention=retention)
+    index = first_divergence(expected, observed)
+    if index is None:
+        return None
+    contracts = {kind: target.contract(kind) for kind in sorted(set(trace.workers[1:]))}
+    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
+
+
+def check(
+    trace: Trace,
+    target: Target,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+    retention: bool = True,
+) -> None:
+    """Replay ``trace``; raise :class:`DivergenceError` (an ``AssertionError`` whose message
+    is the trace table) if ``target`` diverges from the model."""
+    divergence = find_divergence(trace, target, step_timeout, isolate=isolate, retention=retention)
+    if divergence is not None:
+        raise DivergenceError(divergence)
+
+
+def minimize_divergence(
+    divergence: Divergence,
+    target: Target,
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+    retention: bool = True,
+    on_progress: Callable[[Trace], None] | None = None,
+) -> Divergence:
+    """Minimise ``divergence.trace`` while it still diverges the same way (same
+    :meth:`Divergence.kind`); return the divergence of the minimal trace. First the steps
+    after the divergent one are cut (they cannot have caused it, unless they kept a worker
+    alive); ``on_progress`` hears of every smaller trace found."""
+    kind = divergence.kind()
+    found: dict[Trace, Divergence] = {divergence.trace: divergence}
+
+    def still_fails(trace: Trace) -> bool:
+        candidate = find_divergence(trace, target, step_timeout, isolate=isolate, retention=retention)
+        if candidate is None or candidate.kind() != kind:
+            return False
+        found[trace] = candidate
+        return True
+
+    start = divergence.trace
+    tail_cut = rebuild(start, start.steps[: divergence.index + 1])
+    if tail_cut is not None and tail_cut != start and still_fails(tail_cut):
+        start = tail_cut
+        if on_progress is not None:
+            on_progress(start)
+    return found[minimize(start, still_fails, on_progress)]

@@ -1,0 +1,427 @@
+"""The fuzz loop: generate traces with Hypothesis, replay, compare, shrink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hypothesis import Phase, given, seed, settings
+from hypothesis.database import ExampleDatabase
+from hypothesis.errors import Flaky
+
+from harness.errors import InvalidArgument
+from harness.model.reference import FRESH
+from harness.oracles.baseline import Baseline, known_reason
+from harness.oracles.compare import Divergence, DivergenceError
+from harness.runners import DEFAULT_STEP_TIMEOUT
+from harness.search import profiles
+from harness.search.database import open_database
+from harness.search.engine import check, minimize_divergence
+from harness.search.generation import DEFAULT_GENERATION, Generation
+from harness.support.environment import gevent_patched
+from harness.targets.base import Target
+from harness.trace.kinds import child_process_kind
+from harness.trace.trace import Trace
+from strategies import validate_kinds
+
+#: Examples per Hypothesis run when fuzzing against a time budget.
+_BATCH = 200
+#: A timed run's first batch, before its rate is known.
+_FIRST_TIMED_BATCH = 10
+#: The most examples one Hypothesis run gets; larger budgets run as several. One run's
+#: bookkeeping grows with its examples (measured: max RSS 58 MiB at 1k, 269 MiB at 20k),
+#: and it is freed between runs, so a long fuzz stays flat.
+_MAX_RUN = 200
+#: Batch b of a run seeded s is seeded s * _SEED_STRIDE + b.
+_SEED_STRIDE = 1_000_003
+
+ProgressCallback = Callable[["FuzzProgress"], None]
+
+
+@dataclass
+class FuzzProgress:
+    """Counters handed to the progress callback after every example."""
+
+    target: str
+    examples: int = 0
+    divergences: int = 0
+    first_failure: int | None = None
+    #: Seconds from the start to the end of the first failing example.
+    first_failure_seconds: float | None = None
+    #: Seconds spent inside the property (replaying and comparing), the rest being
+    #: Hypothesis's generation and bookkeeping.
+    replay_seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """The outcome of fuzzing one target on one set of kinds."""
+
+    target: str
+    kinds: tuple[str, ...]
+    examples: int
+    seconds: float
+    divergence: Divergence | None
+    #: Examples run up to and including the first failing one (``None``: none failed).
+    first_failure: int | None = None
+    #: True when the divergence did not reproduce on replay: the target keeps state
+    #: across examples (or is nondeterministic); the trace is reported unshrunk.
+    flaky: bool = False
+    #: Kinds left out because the target declares them unsupported (not isolated by design).
+    unsupported: tuple[str, ...] = ()
+    #: The spawn contract checked per kind.
+    contracts: dict[str, str] = field(default_factory=dict)
+    #: Set when ``divergence`` is a known one (see :mod:`harness.oracles.baseline`): why it is accepted.
+    known: str | None = None
+    #: Whether thread-backed workers could pause inside ops (``--no-preempt``: not).
+    preempt: bool = True
+    #: Whether the retention oracle ran (``--no-retention``: not).
+    retention: bool = True
+
+    @property
+    def verdict(self) -> str:
+        """``"diverges"``, ``"known"`` (only known divergences), ``"conforms"``, or
+        ``"unsupported"`` when no kind was left to run."""
+        if self.divergence is not None:
+            return "known" if self.known is not None else "diverges"
+        return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FuzzResult:
+        """Inverse of :meth:`to_dict`."""
+        divergence = data.get("divergence")
+        return cls(
+            data["target"],
+            tuple(data["kinds"]),
+            data["examples"],
+            data["seconds"],
+            None if divergence is None else Divergence.from_dict(divergence),
+            data.get("first_failure"),
+            data.get("flaky", False),
+            tuple(data.get("unsupported", ())),
+            dict(data.get("contracts", {})),
+            data.get("known"),
+            data.get("preempt", True),
+            data.get("retention", True),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "target": self.target,
+            "kinds": list(self.kinds),
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+            "verdict": self.verdict,
+            "first_failure": self.first_failure,
+            "flaky": self.flaky,
+            "unsupported": list(self.unsupported),
+            "contracts": dict(self.contracts),
+            "known": self.known,
+            "preempt": self.preempt,
+            "retention": self.retention,
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
+        }
+
+
+def _database_spec(database: ExampleDatabase) -> str:
+    """The spec that reopens ``database`` in a child process (directory or redis)."""
+    path = getattr(database, "path", None)
+    if path is not None:
+        return str(path)
+    redis = getattr(database, "redis", None)
+    if redis is not None:
+        kwargs = redis.connection_pool.connection_kwargs
+        return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return "default"
+
+
+def fuzz(
+    target: Target,
+    kinds: Sequence[str],
+    *,
+    max_examples: int | None = None,
+    seconds: float | None = None,
+    generation: Generation = DEFAULT_GENERATION,
+    profile: str | None = None,
+    database: ExampleDatabase | None | str = "default",  # or a spec: see harness.search.database
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    derandomize: bool = False,
+    seed: int | None = None,
+    check_unsupported: bool = False,
+    isolate: bool = False,
+    dry_run: bool = False,
+    baseline: Baseline | None = None,
+    retention: bool = True,
+    progress: ProgressCallback | None = None,
+) -> FuzzResult:
+    """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
+
+    Runs ``max_examples`` examples, or repeated batches until ``seconds`` have
+    passed (whichever limit is given; both may be). Stops at the first divergence,
+    which Hypothesis shrinks; the result holds the shrunk divergence. The example
+    database (``"default"``: Hypothesis's, under ``.hypothesis/``) replays earlier
+    failures first. The shrunk trace is then minimised further by
+    :func:`harness.search.engine.minimize_divergence`.
+
+    ``derandomize`` makes the run repeat itself exactly; ``seed`` does too, with the
+    generation seeded by that number (different seeds, different traces).
+    Kinds the target declares unsupported are left out (listed in the result), unless
+    ``check_unsupported``: then they are fuzzed under the ``fresh`` contract, to show
+    that they really are not isolated. ``patched`` runs in a gevent-patched child.
+    ``isolate`` runs every replay in a forked child (crashes become observations).
+    ``dry_run`` generates the traces and replays none (the cost of generation alone).
+    Divergences in ``baseline`` are known: they do not stop the run, which goes on
+    looking for new ones; if it finds none, the result holds the first known one
+    (minimised), with ``known`` set to its reason. ``generation`` says how traces are
+    drawn (see :class:`harness.search.generation.Generation`: trace size, pauses inside ops,
+    swarm configurations, guidance). With ``retention`` (the default), values nobody holds
+    any more must be collectable (see :mod:`harness.oracles.retention`).
+    """
+    kinds = requested = validate_kinds(kinds)
+    check_budget(max_examples, seconds)
+    profile = resolve_profile(profile)
+    _check_factories(target)
+
+    if child_process_kind(kinds) and not gevent_patched():
+        from harness.search.patched_fuzz import fuzz_in_patched_child
+
+        options = dict(
+            max_examples=max_examples,
+            seconds=seconds,
+            generation=generation.to_dict(),
+            profile=profile,
+            database=database if database is None or isinstance(database, str) else _database_spec(database),
+            step_timeout=step_timeout,
+            derandomize=derandomize,
+            seed=seed,
+            check_unsupported=check_unsupported,
+            isolate=isolate,
+            dry_run=dry_run,
+            baseline=baseline.to_list() if baseline else [],
+            retention=retention,
+        )
+        return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
+
+    target, kinds, unsupported = checked_kinds(target, kinds, check_unsupported)
+    contracts = {kind: target.contract(kind) for kind in kinds}
+    if not kinds:
+        return FuzzResult(
+            target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=generation.preempt
+        )
+
+    state = FuzzProgress(target.name)
+    strategy = generation.strategy(target, kinds)
+
+    known: list[tuple[Divergence, str]] = []
+
+    def property_(trace: Trace) -> None:
+        if dry_run:
+            return
+        try:
+            check(trace, target, step_timeout, isolate=isolate, retention=retention)
+        except DivergenceError as exc:
+            reason = known_reason(baseline, exc.divergence)
+            if reason is None:
+                raise
+            if not known:
+                known.append((exc.divergence, reason))
+
+    loop = HypothesisLoop(
+        strategy,
+        profile=profile,
+        database=database,
+        database_key=f"{target.name}|{','.join(sorted(kinds))}|{generation.key()}",
+        derandomize=derandomize,
+        seed=seed,
+        shrink=generation.hypothesis_shrink,
+    )
+    divergence, flaky = loop.run(
+        generation.guided(property_), state, max_examples=max_examples, seconds=seconds, progress=progress
+    )
+    reason = None
+    if divergence is None and known:
+        divergence, reason = known[0]
+    if divergence is not None and not flaky:
+        divergence = minimize_divergence(
+            divergence, target, step_timeout, isolate=isolate, retention=retention
+        )
+    return FuzzResult(
+        target.name,
+        requested,
+        state.examples,
+        state.elapsed,
+        divergence,
+        state.first_failure,
+        flaky,
+        unsupported,
+        contracts,
+        reason,
+        generation.preempt,
+        retention,
+    )
+
+
+def _check_factories(target: Target) -> None:
+    """Raise :class:`InvalidArgument` if ``target``'s factories fail twice in a row (a
+    factory that cannot work); one that fails only sometimes is fuzzed, and each replay
+    whose objects cannot be made observes it at its first step."""
+    for attempt in (1, 2):
+        try:
+            target.make_objects(target.families)
+            return
+        except Exception as exc:
+            if attempt == 2:
+                raise InvalidArgument(
+                    f"target {target.name!r}: making its objects failed twice: {type(exc).__name__}: {exc}"
+                ) from None
+
+
+def checked_kinds(
+    target: Target, kinds: tuple[str, ...], check_unsupported: bool
+) -> tuple[Target, tuple[str, ...], tuple[str, ...]]:
+    """Split ``kinds`` into those to fuzz and those ``target`` declares unsupported.
+
+    With ``check_unsupported`` nothing is left out: the unsupported kinds are checked
+    under the ``fresh`` contract (the returned target carries it)."""
+    unsupported = tuple(kind for kind in kinds if kind not in target.supported_kinds(kinds))
+    if check_unsupported:
+        target = replace(target, contracts={**target.contracts, **{kind: FRESH for kind in unsupported}})
+        unsupported = ()
+    return target, tuple(kind for kind in kinds if kind not in unsupported), unsupported
+
+
+def check_budget(max_examples: int | None, seconds: float | None) -> None:
+    """Raise :class:`InvalidArgument` unless the budget is a positive count and/or duration."""
+    if max_examples is None and seconds is None:
+        raise InvalidArgument("give a budget: max_examples or seconds")
+    if max_examples is not None and max_examples < 1:
+        raise InvalidArgument(f"max_examples must be positive, got {max_examples}")
+    if seconds is not None and not seconds > 0:
+        raise InvalidArgument(f"seconds must be positive, got {seconds}")
+
+
+def resolve_profile(profile: str | None) -> str:
+    """Return ``profile`` (default: the active one), or raise if it is not ours."""
+    profile = profile or profiles.active_profile()
+    if profile not in profiles.PROFILES:
+        raise InvalidArgument(f"unknown profile {profile!r}; choose from: {', '.join(profiles.PROFILES)}")
+    return profile
+
+
+class HypothesisLoop:
+    """Runs a property over ``strategy`` in Hypothesis runs of bounded size until the
+    budget is spent or an example fails.
+
+    One Hypothesis run's bookkeeping grows with its examples, so large budgets run as
+    several runs (:data:`_MAX_RUN` examples each; :data:`_BATCH` when timed), sharing
+    one example database key, so a failure found once replays first next time.
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        *,
+        profile: str,
+        database: ExampleDatabase | None | str,
+        database_key: str,
+        derandomize: bool = False,
+        seed: int | None = None,
+        shrink: bool = True,
+    ) -> None:
+        self.strategy = strategy
+        self.profile = profile
+        self.database_key = database_key.encode()
+        self.seed = seed
+        self.derandomize = derandomize
+        # No explain phase: the trace table says what happened, and explaining replays many
+        # variants of the failure (each costing a step timeout when it hangs).
+        skipped = {Phase.explain} if shrink else {Phase.explain, Phase.shrink}
+        phases = [phase for phase in Phase if phase not in skipped]
+        self.overrides: dict[str, Any] = dict(
+            report_multiple_bugs=False, derandomize=derandomize, phases=phases
+        )
+        # Always explicit, so no Hypothesis profile (e.g. its CI one) can drop the database.
+        self.overrides["database"] = open_database(database) if isinstance(database, str) else database
+
+    def _test(self, property_: Callable[[Trace], None], examples: int, batch: int) -> Callable[[], None]:
+        test = given(self.strategy)(property_)
+        overrides = self.overrides
+        if self.seed is not None:
+            test = seed(self.seed * _SEED_STRIDE + batch)(test)  # runs of nearby seeds share no batch
+            overrides = {**overrides, "derandomize": False}
+        elif self.derandomize and batch:
+            # A derandomized run repeats itself: give each later batch its own fixed seed.
+            test = seed(batch)(test)
+            overrides = {**overrides, "derandomize": False}
+        run = settings(settings.get_profile(self.profile), max_examples=examples, **overrides)(test)
+        # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
+        run.hypothesis.inner_test._hypothesis_internal_add_digest = self.database_key
+        return run
+
+    def run(
+        self,
+        property_: Callable[[Trace], None],
+        state: FuzzProgress,
+        *,
+        max_examples: int | None,
+        seconds: float | None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Divergence | None, bool]:
+        """Run ``property_`` until ``max_examples`` examples (counted in ``state``) or
+        ``seconds`` are spent, or it raises :class:`DivergenceError`; return the
+        (Hypothesis-shrunk) divergence and whether it was flaky (did not reproduce)."""
+
+        def counted(trace: Trace) -> None:
+            state.examples += 1
+            started = time.perf_counter()
+            try:
+                property_(trace)
+            except DivergenceError:
+                state.divergences += 1
+                if state.first_failure is None:
+                    state.first_failure = state.examples
+                    state.first_failure_seconds = state.elapsed
+                raise
+            finally:
+                state.replay_seconds += time.perf_counter() - started
+                if progress is not None:
+                    progress(state)
+
+        deadline = None if seconds is None else state.started + seconds
+        spent = state.examples
+        batch = 0
+        while True:
+            budget = (
+                _BATCH if max_examples is None else min(max_examples - (state.examples - spent), _MAX_RUN)
+            )
+            if seconds is not None:
+                # no more than the examples the time left holds at the rate seen so far (a
+                # batch is only checked against the deadline when it ends)
+                done = state.examples - spent
+                rate = done / max(time.monotonic() - state.started, 1e-3)
+                fits = int(rate * (deadline - time.monotonic())) if done else _FIRST_TIMED_BATCH
+                budget = min(budget, _BATCH, max(fits, 1))
+            run = self._test(counted, max(budget, 1), batch)
+            batch += 1
+            try:
+                run()
+            except DivergenceError as exc:
+                return exc.divergence, False
+            except Flaky as exc:
+                failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]
+                if not failures:
+                    raise
+                return failures[0].divergence, True
+            if max_examples is not None and state.examples - spent >= max_examples:
+                return None, False
+            if deadline is not None and time.monotonic() >= deadline:
+                return None, False

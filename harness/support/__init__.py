@@ -1,0 +1,1 @@
+"""Process support: signals, shutdown, progress lines, output paths, environment facts."""

@@ -1,0 +1,1 @@
+"""What a trace is: worker kinds, ops, values, observations, the trace and its rules."""
