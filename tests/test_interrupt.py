@@ -59,6 +59,7 @@ def _gone(pid):
 
 _GC_HOOK = """
 import gc, sys, threading
+from harness.cli import fuzz as fuzz_command
 from harness.cli import main as cli
 
 armed = []
@@ -72,14 +73,14 @@ def block_once_in_gc(phase, info):
         threading.Event().wait(60)
 
 gc.callbacks.append(block_once_in_gc)
-real_fuzz = cli.fuzz
+real_fuzz = fuzz_command.fuzz
 
 def fuzz(*args, **kwargs):
     armed.append(True)
     gc.collect()
     return real_fuzz(*args, **kwargs)
 
-cli.fuzz = fuzz
+fuzz_command.fuzz = fuzz
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -127,7 +127,7 @@ def subject_row(subject: Subject, runs: Sequence[dict[str, Any]], budget: int) -
         "found": len(hits),
         "examples_by_seed": examples,
         "median_examples": _median_examples(examples),
-        "worst_examples": max(examples) if len(hits) == len(runs) else None,  # type: ignore[type-var]
+        "worst_examples": max(examples) if len(hits) == len(runs) else None,
         "median_seconds": statistics.median(run["seconds"] for run in hits) if hits else None,
         # the effort spent: a seed that found nothing spent its whole budget
         "examples_spent": sum(budget if e is None else e for e in examples),
