@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     # running the harness
     "fuzz": "harness.search.fuzzer",
-    "FuzzResult": "harness.search.fuzzer",
+    "FuzzResult": "harness.search.result",
+    "FuzzOptions": "harness.search.options",
     "explore": "harness.search.explore",
     "check": "harness.search.engine",
     "observe": "harness.search.engine",
@@ -50,6 +51,7 @@ __all__ = [
     "Divergence",
     "DivergenceError",
     "Family",
+    "FuzzOptions",
     "FuzzResult",
     "InvalidArgument",
     "InvalidTrace",
@@ -78,7 +80,9 @@ if TYPE_CHECKING:  # what a type checker sees; at run time, __getattr__ imports 
     from harness.runners import run_trace
     from harness.search.engine import check, find_divergence, minimize_divergence, observe
     from harness.search.explore import explore
-    from harness.search.fuzzer import FuzzResult, fuzz
+    from harness.search.fuzzer import fuzz
+    from harness.search.options import FuzzOptions
+    from harness.search.result import FuzzResult
     from harness.targets import Target, all_targets, get_target
     from harness.targets.families import Family, Operation
     from harness.trace.ops import InvalidTrace

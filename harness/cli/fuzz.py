@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.cli.options import (
     AddCommand,
@@ -29,6 +30,7 @@ from harness.report.junit import write_junit
 from harness.search.database import open_database
 from harness.search.fuzzer import FuzzResult, fuzz
 from harness.search.generation import SCHEDULES, Generation
+from harness.search.options import FuzzOptions
 from harness.search.profiles import PROFILES
 from harness.search.shared import fuzz_shared, share_key
 from harness.support import interrupt
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     database = open_database("none" if args.no_database else args.database)
     builtin = [] if args.no_baseline else builtin_paths()
     args.loaded_baseline = load_baseline([*builtin, *(args.baseline or [])])
-    bound = _run_options(args, database)["generation"].bound_line()
+    bound = _run_options(args, database).generation.bound_line()
     if bound is not None:
         print(bound, flush=True)
     if args.share_traces:
@@ -188,17 +190,16 @@ def _fuzz_one(
     result = fuzz(
         target,
         kinds,
-        max_examples=max_examples,
+        _run_options(args, database).changed(max_examples=max_examples),
         progress=interruptible(reporter),
-        **_run_options(args, database),
     )
     reporter.close(result.verdict)
     return show_result(directory, target, result)
 
 
-def _run_options(args: argparse.Namespace, database) -> dict:
+def _run_options(args: argparse.Namespace, database: Any) -> FuzzOptions:
     """The fuzz options that come straight from the command line."""
-    return dict(
+    return FuzzOptions(
         seconds=args.seconds,
         generation=Generation(
             max_steps=args.max_steps,
@@ -245,9 +246,8 @@ def _fuzz_shared(
         shared = fuzz_shared(
             members,
             kinds,
-            max_examples=max_examples,
+            _run_options(args, database).changed(max_examples=max_examples),
             progress=interruptible(reporter),
-            **_run_options(args, database),
         )
         reporter.close(f"{sum(r.divergence is not None for r in shared)} of {len(shared)} diverge")
         for target, result in zip(members, shared, strict=True):

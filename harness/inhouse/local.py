@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from harness.inhouse.identity import current_identity, thread_identity
 from harness.inhouse.proxy import LocalProxy
@@ -84,7 +84,7 @@ class Local:
         return slot[name]
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._slot(create=True)[name] = value
+        cast(dict[str, Any], self._slot(create=True))[name] = value  # a dict when made on demand
 
     def __delattr__(self, name: str) -> None:
         slot = self._slot(create=False)
@@ -121,7 +121,7 @@ class LocalStack:
 
     def push(self, obj: Any) -> list[Any]:
         """Push ``obj`` on the calling worker's stack; return a copy of the stack."""
-        stack = self._stack(create=True)
+        stack = cast(list[Any], self._stack(create=True))  # a list when made on demand
         stack.append(obj)
         return list(stack)
 

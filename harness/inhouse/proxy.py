@@ -188,6 +188,7 @@ class LocalProxy(Generic[T]):
     __slots__ = ("_LocalProxy__local", "_get_current_object")
 
     _get_current_object: Callable[[], T]
+    _LocalProxy__local: Any
 
     def __init__(
         self,

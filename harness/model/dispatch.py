@@ -26,7 +26,7 @@ SUSPENDABLE_KINDS = PREEMPTIBLE_KINDS | {"greenlet", "gevent"}
 _NO_REQUEST = _REFUSED = Observation("raised", "RuntimeError")
 
 
-def request_record(mount: str, token: int) -> str:
+def request_record(mount: str | None, token: int | None) -> str:
     """What the view records for a request (before and after its checkpoint)."""
     return f"{mount} {dispatch_url(mount, token)} g.token={token}"
 

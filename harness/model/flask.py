@@ -110,7 +110,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, cast
 
 from packaging.version import Version
 
@@ -162,7 +162,7 @@ def flask_rules(flask_version: str) -> Iterator[None]:
         _forced_version.reset(token)
 
 
-def record(app: str, path: str, g: Mapping[str, Any]) -> str:
+def record(app: str, path: str | None, g: Mapping[str, Any]) -> str:
     """What the copied function and the stream's generator observe: ``current_app.name``,
     ``request.path`` and every name on ``g``, e.g. ``"app0 /a g{a=1, b=2}"``."""
     names = ", ".join(f"{name}={value!r}" for name, value in sorted(g.items()))
@@ -260,7 +260,7 @@ class FlaskState:
             current = self._current_app()
             if current is None:
                 return _OUTSIDE
-            current.g[op.attr] = op.value
+            current.g[cast(str, op.attr)] = op.value  # g_set has an attribute name (the trace rules)
             return _NONE
         if name == "g_get":
             current = self._current_app()
@@ -268,8 +268,8 @@ class FlaskState:
                 return _OUTSIDE
             return Observation.returned(current.g[op.attr]) if op.attr in current.g else _MISSING
         if name == "request_path":
-            request = self._current_request()
-            return _OUTSIDE if request is None else Observation.returned(request.request)
+            current_request = self._current_request()
+            return _OUTSIDE if current_request is None else Observation.returned(current_request.request)
         if self.merged:
             return self._hand_over_merged(op)
         return self._hand_over(op)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from harness.model.dispatch import SUSPENDABLE_KINDS, DispatchState
 from harness.model.flask import FlaskState
@@ -135,10 +135,13 @@ class _Model:
                 self._spawn(step.spawn)
                 observations.append(_NONE)
             elif step.pause is not None:
-                self.paused.setdefault(step.worker, (step.op, index))
+                # an op that pauses; a resume that pauses again (op None) finds its worker
+                # already there, and setdefault keeps the op it paused in
+                self.paused.setdefault(step.worker, (cast(Op, step.op), index))
                 observations.append(PAUSED)
             else:
-                op, started = self.paused.pop(step.worker) if step.resume else (step.op, index)
+                # neither spawn nor resume: an op step (the trace rules)
+                op, started = self.paused.pop(step.worker) if step.resume else (cast(Op, step.op), index)
                 observations.append(self._apply(step.worker, op, started))
             for worker in sorted((w for w, end in self.ends.items() if end == index), reverse=True):
                 self._end(worker)  # children before their (waiting) parents
@@ -162,7 +165,7 @@ class _Model:
 
     def _spawn(self, child: int) -> None:
         kind = self.trace.workers[child]
-        parent = self.states[self.trace.parents[child]]
+        parent = self.states[cast(int, self.trace.parents[child])]  # only main has no parent
         contract = self.contracts.get(kind, FRESH)
         left = self._take_pool_thread(kind, child) if kind in POOL_OF else None
         if kind in POOL_OF:
@@ -202,7 +205,8 @@ class _Model:
             workers[slot] = None
             self.pool_left[POOL_OF[kind]][slot] = (state, kind)
         if kind in WAITED_KINDS and self.contracts.get(kind, FRESH) == WRITE_BACK:
-            parent = self.trace.parents[worker]  # it takes the child's values, not its kind's abilities
+            # it takes the child's values, not its kind's abilities (only main has no parent)
+            parent = cast(int, self.trace.parents[worker])
             taken = self._handed(copy.deepcopy(state), "returned", self.states[parent])
             for index, data in enumerate(taken):
                 if isinstance(data, DispatchState):  # requests are the worker's own, not values
@@ -268,6 +272,8 @@ def expect_user_op(family: Any, state: Any, op: Op) -> Observation:
 
 class Tagged(int):
     """A written number that remembers the step that wrote it (the model's ``tag`` mode)."""
+
+    step: int
 
     def __new__(cls, number: int, step: int) -> Tagged:
         tagged = super().__new__(cls, number)

@@ -446,7 +446,9 @@ def explore(
     target, kinds, unsupported = checked_kinds(target, requested, False)
     contracts = {kind: target.contract(kind) for kind in kinds}
     if not kinds:
-        return FuzzResult(target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=pauses > 0)
+        return FuzzResult.made(
+            target.name, requested, unsupported=unsupported, preempt=pauses > 0, retention=True
+        )
     bounds = Bounds(steps, kinds, pauses, spawns)
     if max_traces is not None:
         count_bounded(target, bounds, max_traces)
@@ -473,16 +475,16 @@ def explore(
     found = collector.new or collector.known
     examples = collector.done if collector.new is None else collector.new.index + 1
     first = min((f.index for f in (collector.new, collector.known) if f is not None), default=None)
-    return FuzzResult(
+    return FuzzResult.made(
         target.name,
         requested,
-        examples,
-        state.elapsed,
-        None if found is None else found.divergence,
-        None if first is None else first + 1,
-        False,
-        unsupported,
-        contracts,
-        None if found is None else found.known,
-        pauses > 0,
+        preempt=pauses > 0,
+        retention=True,  # search checks with the retention oracle on
+        examples=examples,
+        seconds=state.elapsed,
+        divergence=None if found is None else found.divergence,
+        first_failure=None if first is None else first + 1,
+        unsupported=unsupported,
+        contracts=contracts,
+        known=None if found is None else found.known,
     )

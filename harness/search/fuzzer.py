@@ -13,13 +13,13 @@ from hypothesis.errors import Flaky
 
 from harness.errors import InvalidArgument
 from harness.model.reference import FRESH
-from harness.oracles.baseline import Baseline, known_reason
+from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
-from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.search import profiles
 from harness.search.database import open_database
 from harness.search.engine import check, minimize_divergence
-from harness.search.generation import DEFAULT_GENERATION, Generation
+from harness.search.options import FuzzOptions
+from harness.search.result import FuzzResult
 from harness.support.environment import gevent_patched
 from harness.targets.base import Target
 from harness.trace.kinds import child_process_kind
@@ -61,109 +61,19 @@ class FuzzProgress:
         return time.monotonic() - self.started
 
 
-@dataclass(frozen=True)
-class FuzzResult:
-    """The outcome of fuzzing one target on one set of kinds."""
-
-    target: str
-    kinds: tuple[str, ...]
-    examples: int
-    seconds: float
-    divergence: Divergence | None
-    #: Examples run up to and including the first failing one (``None``: none failed).
-    first_failure: int | None = None
-    #: True when the divergence did not reproduce on replay: the target keeps state
-    #: across examples (or is nondeterministic); the trace is reported unshrunk.
-    flaky: bool = False
-    #: Kinds left out because the target declares them unsupported (not isolated by design).
-    unsupported: tuple[str, ...] = ()
-    #: The spawn contract checked per kind.
-    contracts: dict[str, str] = field(default_factory=dict)
-    #: Set when ``divergence`` is a known one (see :mod:`harness.oracles.baseline`): why it is accepted.
-    known: str | None = None
-    #: Whether thread-backed workers could pause inside ops (``--no-preempt``: not).
-    preempt: bool = True
-    #: Whether the retention oracle ran (``--no-retention``: not).
-    retention: bool = True
-
-    @property
-    def verdict(self) -> str:
-        """``"diverges"``, ``"known"`` (only known divergences), ``"conforms"``, or
-        ``"unsupported"`` when no kind was left to run."""
-        if self.divergence is not None:
-            return "known" if self.known is not None else "diverges"
-        return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FuzzResult:
-        """Inverse of :meth:`to_dict`."""
-        divergence = data.get("divergence")
-        return cls(
-            data["target"],
-            tuple(data["kinds"]),
-            data["examples"],
-            data["seconds"],
-            None if divergence is None else Divergence.from_dict(divergence),
-            data.get("first_failure"),
-            data.get("flaky", False),
-            tuple(data.get("unsupported", ())),
-            dict(data.get("contracts", {})),
-            data.get("known"),
-            data.get("preempt", True),
-            data.get("retention", True),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "target": self.target,
-            "kinds": list(self.kinds),
-            "examples": self.examples,
-            "seconds": round(self.seconds, 3),
-            "verdict": self.verdict,
-            "first_failure": self.first_failure,
-            "flaky": self.flaky,
-            "unsupported": list(self.unsupported),
-            "contracts": dict(self.contracts),
-            "known": self.known,
-            "preempt": self.preempt,
-            "retention": self.retention,
-            "divergence": None if self.divergence is None else self.divergence.to_dict(),
-        }
-
-
-def _database_spec(database: ExampleDatabase) -> str:
-    """The spec that reopens ``database`` in a child process (directory or redis)."""
-    path = getattr(database, "path", None)
-    if path is not None:
-        return str(path)
-    redis = getattr(database, "redis", None)
-    if redis is not None:
-        kwargs = redis.connection_pool.connection_kwargs
-        return f"redis://{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-    return "default"
-
-
 def fuzz(
     target: Target,
     kinds: Sequence[str],
+    options: FuzzOptions | None = None,
     *,
-    max_examples: int | None = None,
-    seconds: float | None = None,
-    generation: Generation = DEFAULT_GENERATION,
-    profile: str | None = None,
-    database: ExampleDatabase | None | str = "default",  # or a spec: see harness.search.database
-    step_timeout: float = DEFAULT_STEP_TIMEOUT,
-    derandomize: bool = False,
-    seed: int | None = None,
-    check_unsupported: bool = False,
-    isolate: bool = False,
-    dry_run: bool = False,
-    baseline: Baseline | None = None,
-    retention: bool = True,
     progress: ProgressCallback | None = None,
+    **changes: Any,
 ) -> FuzzResult:
     """Fuzz ``target`` with traces whose workers are drawn from ``kinds``.
+
+    ``options`` (:class:`harness.search.options.FuzzOptions`; the defaults when ``None``)
+    says how, and keyword ``changes`` change single options of it (``max_examples=50``);
+    an unknown keyword is a user mistake (:class:`InvalidArgument`).
 
     Runs ``max_examples`` examples, or repeated batches until ``seconds`` have
     passed (whichever limit is given; both may be). Stops at the first divergence,
@@ -186,36 +96,24 @@ def fuzz(
     swarm configurations, guidance). With ``retention`` (the default), values nobody holds
     any more must be collectable (see :mod:`harness.oracles.retention`).
     """
+    options = (options or FuzzOptions()).changed(**changes)
     kinds = requested = validate_kinds(kinds)
-    check_budget(max_examples, seconds)
-    profile = resolve_profile(profile)
+    check_budget(options.max_examples, options.seconds)
+    options = options.changed(profile=resolve_profile(options.profile))
     _check_factories(target)
 
     if child_process_kind(kinds) and not gevent_patched():
         from harness.search.patched_fuzz import fuzz_in_patched_child
 
-        options = dict(
-            max_examples=max_examples,
-            seconds=seconds,
-            generation=generation.to_dict(),
-            profile=profile,
-            database=database if database is None or isinstance(database, str) else _database_spec(database),
-            step_timeout=step_timeout,
-            derandomize=derandomize,
-            seed=seed,
-            check_unsupported=check_unsupported,
-            isolate=isolate,
-            dry_run=dry_run,
-            baseline=baseline.to_list() if baseline else [],
-            retention=retention,
-        )
-        return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options))
+        return FuzzResult.from_dict(fuzz_in_patched_child(target, kinds, options.to_dict()))
 
-    target, kinds, unsupported = checked_kinds(target, kinds, check_unsupported)
+    target, kinds, unsupported = checked_kinds(target, kinds, options.check_unsupported)
     contracts = {kind: target.contract(kind) for kind in kinds}
+    generation, step_timeout = options.generation, options.step_timeout
+    isolate, retention, baseline = options.isolate, options.retention, options.baseline
     if not kinds:
-        return FuzzResult(
-            target.name, requested, 0, 0.0, None, unsupported=unsupported, preempt=generation.preempt
+        return FuzzResult.made(
+            target.name, requested, unsupported=unsupported, preempt=generation.preempt, retention=retention
         )
 
     state = FuzzProgress(target.name)
@@ -224,7 +122,7 @@ def fuzz(
     known: list[tuple[Divergence, str]] = []
 
     def property_(trace: Trace) -> None:
-        if dry_run:
+        if options.dry_run:
             return
         try:
             check(trace, target, step_timeout, isolate=isolate, retention=retention)
@@ -237,15 +135,19 @@ def fuzz(
 
     loop = HypothesisLoop(
         strategy,
-        profile=profile,
-        database=database,
+        profile=options.profile,
+        database=options.database,
         database_key=f"{target.name}|{','.join(sorted(kinds))}|{generation.key()}",
-        derandomize=derandomize,
-        seed=seed,
+        derandomize=options.derandomize,
+        seed=options.seed,
         shrink=generation.hypothesis_shrink,
     )
     divergence, flaky = loop.run(
-        generation.guided(property_), state, max_examples=max_examples, seconds=seconds, progress=progress
+        generation.guided(property_),
+        state,
+        max_examples=options.max_examples,
+        seconds=options.seconds,
+        progress=progress,
     )
     reason = None
     if divergence is None and known:
@@ -254,19 +156,19 @@ def fuzz(
         divergence = minimize_divergence(
             divergence, target, step_timeout, isolate=isolate, retention=retention
         )
-    return FuzzResult(
+    return FuzzResult.made(
         target.name,
         requested,
-        state.examples,
-        state.elapsed,
-        divergence,
-        state.first_failure,
-        flaky,
-        unsupported,
-        contracts,
-        reason,
-        generation.preempt,
-        retention,
+        preempt=generation.preempt,
+        retention=retention,
+        examples=state.examples,
+        seconds=state.elapsed,
+        divergence=divergence,
+        first_failure=state.first_failure,
+        flaky=flaky,
+        unsupported=unsupported,
+        contracts=contracts,
+        known=reason,
     )
 
 

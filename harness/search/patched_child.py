@@ -14,7 +14,6 @@ import sys
 from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.oracles.baseline import Baseline
 from harness.runners.patched import RESULT_MARK, Handler
 from harness.runners.watch import Checkpoint
 from harness.trace.trace import Trace
@@ -60,14 +59,11 @@ def _replay(request: dict[str, Any], target: Any) -> dict[str, Any]:
 
 def _fuzz(request: dict[str, Any], target: Any) -> dict[str, Any]:
     from harness.search.fuzzer import fuzz
-    from harness.search.generation import Generation
+    from harness.search.options import FuzzOptions
     from harness.support.progress import ProgressLine
 
-    options = dict(request["options"])
-    options["baseline"] = Baseline.from_list(options["baseline"]) or None
-    options["generation"] = Generation(**options["generation"])
     progress = ProgressLine(f"{target.name} [patched]")
-    result = fuzz(target, request["kinds"], progress=progress, **options)
+    result = fuzz(target, request["kinds"], FuzzOptions.from_dict(request["options"]), progress=progress)
     progress.close(result.verdict)
     return result.to_dict()
 

@@ -14,9 +14,10 @@ from harness.runners.patched import call_patched_child, target_spec
 
 
 def fuzz_in_patched_child(target: Any, kinds: tuple[str, ...], options: dict[str, Any]) -> dict[str, Any]:
-    """Run a whole fuzz run (``harness.search.fuzzer.fuzz(target, kinds, **options)``, the
-    baseline as its list form) in a gevent-patched child; return the FuzzResult as a
-    dict. The child's progress lines go straight to this process's stderr."""
+    """Run a whole fuzz run (``harness.search.fuzzer.fuzz(target, kinds, options)``, the
+    options as :meth:`harness.search.options.FuzzOptions.to_dict` gives them) in a
+    gevent-patched child; return the FuzzResult as a dict. The child's progress lines go
+    straight to this process's stderr."""
     payload = {"kinds": list(kinds), "options": options, **target_spec(target)}
     seconds = options.get("seconds") or 0
     timeout = 600 + 3 * seconds + (options.get("max_examples") or 0)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from hypothesis.database import ExampleDatabase
+from typing import Any
 
 from harness.errors import InvalidArgument
-from harness.oracles.baseline import Baseline, known_reason
+from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
-from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.search.engine import check, minimize_divergence
 from harness.search.fuzzer import (
     FuzzProgress,
@@ -29,7 +27,7 @@ from harness.search.fuzzer import (
     checked_kinds,
     resolve_profile,
 )
-from harness.search.generation import DEFAULT_GENERATION, Generation
+from harness.search.options import FuzzOptions
 from harness.targets.base import Target
 from harness.trace.kinds import child_process_kind
 from harness.trace.trace import LOCAL_OPS, STACK_OPS, Trace
@@ -62,20 +60,10 @@ def share_key(target: Target, kinds: Sequence[str], check_unsupported: bool = Fa
 def fuzz_shared(
     targets: Sequence[Target],
     kinds: Sequence[str],
+    options: FuzzOptions | None = None,
     *,
-    max_examples: int | None = None,
-    seconds: float | None = None,
-    generation: Generation = DEFAULT_GENERATION,
-    profile: str | None = None,
-    database: ExampleDatabase | None | str = "default",
-    step_timeout: float = DEFAULT_STEP_TIMEOUT,
-    derandomize: bool = False,
-    seed: int | None = None,
-    check_unsupported: bool = False,
-    isolate: bool = False,
-    baseline: Baseline | None = None,
-    retention: bool = True,
     progress: ProgressCallback | None = None,
+    **changes: Any,
 ) -> list[FuzzResult]:
     """Fuzz ``targets`` (which must share a :func:`share_key`) on the same traces;
     return one result per target, in order.
@@ -86,9 +74,16 @@ def fuzz_shared(
     not take it out of the run); ``patched`` kinds are not supported here (they run
     in a child process per target: fuzz those separately).
     """
+    options = (options or FuzzOptions()).changed(**changes)
+    if options.dry_run:
+        raise InvalidArgument("shared traces cannot dry-run: fuzz each target with dry_run")
+    max_examples, seconds, generation = options.max_examples, options.seconds, options.generation
+    database, step_timeout, retention = options.database, options.step_timeout, options.retention
+    derandomize, seed, baseline = options.derandomize, options.seed, options.baseline
+    check_unsupported, isolate = options.check_unsupported, options.isolate
     kinds = validate_kinds(kinds)
     check_budget(max_examples, seconds)
-    profile = resolve_profile(profile)
+    profile = resolve_profile(options.profile)
     if not targets:
         raise InvalidArgument("no targets to fuzz")
     own_process = child_process_kind(kinds)
@@ -104,7 +99,16 @@ def fuzz_shared(
         members.append(_Member(checked, fuzzed, unsupported))
     fuzzed = members[0].kinds
     if not fuzzed:
-        return [FuzzResult(m.target.name, kinds, 0, 0.0, None, unsupported=m.unsupported) for m in members]
+        return [
+            FuzzResult.made(
+                m.target.name,
+                kinds,
+                unsupported=m.unsupported,
+                preempt=generation.preempt,
+                retention=retention,
+            )
+            for m in members
+        ]
 
     first = members[0].target
     strategy = generation.strategy(first, fuzzed)
@@ -160,7 +164,7 @@ def fuzz_shared(
             divergence = minimize_divergence(
                 divergence, member.target, step_timeout, isolate=isolate, retention=retention
             )
-        member.result = _result(member, kinds, state, divergence, flaky, preempt=generation.preempt)
+        member.result = _result(member, kinds, state, divergence, flaky, options=options)
         live.remove(member)
     for member in live:
         divergence, reason = member.known or (None, None)
@@ -168,30 +172,31 @@ def fuzz_shared(
             divergence = minimize_divergence(
                 divergence, member.target, step_timeout, isolate=isolate, retention=retention
             )
-        member.result = _result(member, kinds, state, divergence, False, reason, preempt=generation.preempt)
+        member.result = _result(member, kinds, state, divergence, False, reason, options=options)
     return [member.result for member in members]  # type: ignore[misc]
 
 
 def _result(
     member: _Member,
-    requested,
+    requested: Sequence[str],
     state: FuzzProgress,
-    divergence,
+    divergence: Divergence | None,
     flaky: bool,
     known: str | None = None,
     *,
-    preempt: bool,
+    options: FuzzOptions,
 ) -> FuzzResult:
-    return FuzzResult(
+    return FuzzResult.made(
         member.target.name,
         requested,
-        member.examples,
-        state.elapsed,
-        divergence,
-        member.first_failure if divergence is not None and known is None else None,
-        flaky,
-        member.unsupported,
-        {kind: member.target.contract(kind) for kind in member.kinds},
-        known,
-        preempt,
+        preempt=options.generation.preempt,
+        retention=options.retention,
+        examples=member.examples,
+        seconds=state.elapsed,
+        divergence=divergence,
+        first_failure=member.first_failure if divergence is not None and known is None else None,
+        flaky=flaky,
+        unsupported=member.unsupported,
+        contracts={kind: member.target.contract(kind) for kind in member.kinds},
+        known=known,
     )

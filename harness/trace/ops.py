@@ -111,7 +111,9 @@ class Op:
     name: str
     obj: int
     attr: str | None = None
-    value: int | None = None
+    #: An int for the built-in families; a user-defined family's argument is any frozen
+    #: JSON value (see :func:`frozen_argument`).
+    value: Any = None
 
     def __str__(self) -> str:
         text = _OP_TEXT.get(self.name)
@@ -146,7 +148,8 @@ class Op:
                 value = frozen_argument(value, f"op {short_repr(data['op'])}")
             except InvalidArgument as exc:
                 raise InvalidTrace(str(exc)) from None
-        return cls(data["op"], data.get("obj"), data.get("attr"), value)
+        # unchecked JSON (obj may be anything): the trace rules check every field
+        return cls(data["op"], data.get("obj"), data.get("attr"), value)  # type: ignore[arg-type]
 
 
 _OP_TEXT = {
@@ -215,7 +218,14 @@ class Step:
         if unknown:
             raise InvalidTrace(f"a step has unknown fields {sorted(unknown)}")
         op = Op.from_dict(data["op"]) if "op" in data else None
-        return cls(data.get("worker"), op, data.get("pause"), data.get("spawn"), data.get("resume", False))
+        # unchecked JSON (worker may be anything): the trace rules check every field
+        return cls(
+            data.get("worker"),  # type: ignore[arg-type]
+            op,
+            data.get("pause"),
+            data.get("spawn"),
+            data.get("resume", False),
+        )
 
 
 def frozen_argument(value: Any, where: str = "an argument") -> Any:

@@ -51,10 +51,15 @@ class TraceShape(Protocol):
     """The fields of :class:`harness.trace.trace.Trace` the rules read (the trace calls
     them while it is built, so they take its shape, not its class)."""
 
-    workers: tuple[str, ...]
-    objects: tuple[str, ...]
-    steps: tuple[Step, ...]
-    parents: tuple[int | None, ...]
+    # read-only: the trace is a frozen dataclass
+    @property
+    def workers(self) -> tuple[str, ...]: ...
+    @property
+    def objects(self) -> tuple[str, ...]: ...
+    @property
+    def steps(self) -> tuple[Step, ...]: ...
+    @property
+    def parents(self) -> tuple[int | None, ...]: ...
 
 
 #: The largest value an op may write or name (values are small labels, not data).
@@ -165,7 +170,7 @@ class _Walk:
                 ):
                     raise InvalidTrace(f"{where}: only Local and LocalStack operations can pause")
             if step.spawn is not None:
-                self._spawn(step, index, where)
+                self._spawn(step, step.spawn, index, where)
             if step.pause is not None:
                 self.paused.add(step.worker)
             elif step.resume:
@@ -216,8 +221,8 @@ class _Walk:
         if step.resume and worker not in self.paused:
             raise InvalidTrace(f"{where}: resume, but the worker is not paused")
 
-    def _spawn(self, step: Step, index: int, where: str) -> None:
-        trace, child = self.trace, step.spawn
+    def _spawn(self, step: Step, child: int, index: int, where: str) -> None:
+        trace = self.trace
         if trace.parents[child] != step.worker:
             raise InvalidTrace(f"{where}: spawns w{child}, whose parent is w{trace.parents[child]}")
         if child in self.status:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from harness.trace.kinds import DEFAULT_KINDS, MAIN, WAITED_KINDS, WORKER_KINDS
 from harness.trace.observation import ANY_ERROR, HANG, PAUSED, Observation
@@ -152,10 +152,10 @@ class Trace:
         step = self.steps[index]
         if step.spawn is not None:
             text = f"spawn {self.worker_label(step.spawn)}"
-        elif step.resume:
-            text = f"resume {self.op_text(self.resumed_op(index))}"
-        else:
-            text = self.op_text(step.op)
+        elif step.resume:  # a resume continues an op (the trace rules)
+            text = f"resume {self.op_text(cast(Op, self.resumed_op(index)))}"
+        else:  # neither spawn nor resume: an op step
+            text = self.op_text(cast(Op, step.op))
         return text if step.pause is None else f"{text}  [pause @{step.pause}]"
 
     def op_text(self, op: Op) -> str:
@@ -199,7 +199,9 @@ class Trace:
                 raise InvalidTrace(f"trace field {key!r} must be a list")
         if version == 1:
             return cls._from_v1(data)
-        kinds, parents = [], []
+        # unchecked JSON: the trace rules check them
+        kinds: list[Any] = []
+        parents: list[Any] = []
         for raw in data["workers"]:
             if not isinstance(raw, dict) or set(raw) - {"kind", "parent"}:
                 raise InvalidTrace(f"a worker must be {{'kind': ..., 'parent': ...}}, got {short_repr(raw)}")
