@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from hypothesis import strategies as st
 
@@ -79,7 +80,8 @@ class _Assembly:
     #: Kinds whose workers only spawn children (a kind the target does not support, needed
     #: as the parent of one it does: the asyncio task that calls to_thread).
     quiet: frozenset[str] = frozenset()
-    steps: list[tuple[int, object]] = field(default_factory=list)  # (slot, kind of step)
+    #: (slot, kind of step): ``("spawn", child)``, ``("resume", pause)`` or ``("op", op, pause)``
+    steps: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     alive: set[int] = field(default_factory=lambda: {0})
     ended: set[int] = field(default_factory=set)
     paused: set[int] = field(default_factory=set)
@@ -121,7 +123,8 @@ class _Assembly:
     def bring_to_life(self, slot: int, explicit: bool) -> bool:
         """Spawn ``slot`` (and its parent chain); whether it is alive afterwards. Return
         ``False`` for an implicit spawn by main: the caller's op is its first step."""
-        kind, parent = self.specs[slot]
+        # never main (alive from the start): a slot with a parent
+        kind, parent = cast("tuple[str, int]", self.specs[slot])
         if slot in self.ended:
             return False
         if parent == 0 and spawnable_by_main(kind) and not explicit:
@@ -151,6 +154,7 @@ class _Assembly:
                 self.paused.discard(slot)
             return
         if slot not in self.alive:
+            parent = cast(int, parent)  # not main (alive from the start): a slot with a parent
             explicit = entry.spawn or parent != 0 or not spawnable_by_main(kind)
             if explicit:
                 # the parent builds state first (with the entry's op), then spawns the child
@@ -254,13 +258,14 @@ class _Assembly:
     def trace(self) -> Trace:
         self.finish_pauses()
         number = {0: 0}
-        workers, parents = [MAIN], [None]
+        workers = [MAIN]
+        parents: list[int | None] = [None]
 
         def numbered(slot: int) -> int:
-            if slot not in number:
+            if slot not in number:  # not main (numbered first): a slot with a parent
                 number[slot] = len(workers)
                 workers.append(self.specs[slot][0])
-                parents.append(number[self.specs[slot][1]])
+                parents.append(number[cast(int, self.specs[slot][1])])
             return number[slot]
 
         steps = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bench.timing import STEP_TIMEOUT, best_of, seconds_for
-from harness.search.fuzzer import fuzz
+from harness.search.fuzzer import FuzzProgress, fuzz
 from harness.search.shared import fuzz_shared
 from harness.targets import get_target
 
@@ -18,7 +18,7 @@ def _run(kind: str, examples: int, dry_run: bool) -> tuple[float, float]:
     """One fuzz run; return its wall seconds and the seconds spent replaying."""
     # The same seed for the floor and the real run: the very same traces are generated.
     target = get_target("werkzeug-stack")
-    states = []
+    states: list[FuzzProgress] = []
     seconds = seconds_for(
         lambda: fuzz(
             target,

@@ -13,7 +13,10 @@ from typing import Any
 STEP_TIMEOUT = 30.0
 
 
-def best_of(repeats: int, measure: Callable[[], float]) -> float:
+# A measure is called with no arguments; typed ``Callable[..., float]`` because measures are
+# often lambdas that bind a loop variable as a default argument, which mypy cannot check
+# against ``Callable[[], float]``.
+def best_of(repeats: int, measure: Callable[..., float]) -> float:
     """The smallest of ``repeats`` measurements: the least disturbed by other load."""
     return min(measure() for _ in range(repeats))
 
@@ -25,7 +28,7 @@ def seconds_for(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def interleaved(measures: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+def interleaved(measures: Mapping[str, Callable[..., float]], rounds: int) -> dict[str, list[float]]:
     """Run every measure once per round, ``rounds`` times, rotating which goes first, and
     return each measure's values in round order: value ``i`` of every measure comes from the
     same round, so a ratio or difference taken per round compares runs made side by side

@@ -204,7 +204,7 @@ def kind_groups(values: list[str] | None) -> list[list[str]]:
     """One run per ``--kinds`` value (a comma list is one mixed run); ``all``: one run per
     kind usable here (asgiref's bridges only when asgiref is installed: one line on stderr
     says they are skipped; named explicitly without asgiref, they are bad usage)."""
-    groups = []
+    groups: list[list[str]] = []
     for text in values or [",".join(DEFAULT_KINDS)]:
         if text.strip() == "all":
             groups.extend([kind] for kind in usable_kinds())

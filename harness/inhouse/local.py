@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from harness.inhouse.identity import current_identity, thread_identity
 from harness.inhouse.proxy import LocalProxy
@@ -57,7 +57,7 @@ class Local:
     def _identity(self) -> Any:
         return current_identity()
 
-    def _slot(self, create: bool) -> dict[str, Any] | None:
+    def _slot(self, create: bool) -> Any:  # dict[str, Any] | None; a dict when ``create``
         """The calling worker's dict, made on demand when ``create`` is true."""
         ident = self._identity()
         slot = self._storage.get(ident)
@@ -84,7 +84,7 @@ class Local:
         return slot[name]
 
     def __setattr__(self, name: str, value: Any) -> None:
-        cast(dict[str, Any], self._slot(create=True))[name] = value  # a dict when made on demand
+        self._slot(create=True)[name] = value
 
     def __delattr__(self, name: str) -> None:
         slot = self._slot(create=False)
@@ -104,7 +104,7 @@ class LocalStack:
     def _new_local(self) -> Local:
         return Local()
 
-    def _stack(self, create: bool) -> list[Any] | None:
+    def _stack(self, create: bool) -> Any:  # list[Any] | None; a list when ``create``
         slot = self._local._slot(create)
         if slot is None:
             return None
@@ -121,7 +121,7 @@ class LocalStack:
 
     def push(self, obj: Any) -> list[Any]:
         """Push ``obj`` on the calling worker's stack; return a copy of the stack."""
-        stack = cast(list[Any], self._stack(create=True))  # a list when made on demand
+        stack = self._stack(create=True)
         stack.append(obj)
         return list(stack)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import greenlet
 
@@ -172,7 +172,7 @@ class PopEmptyRaisesStack(LocalStack):
     __slots__ = ()
 
     def pop(self) -> Any:
-        stack = cast(list[Any], self._stack(create=True))  # a list when made on demand
+        stack = self._stack(create=True)
         return stack.pop()
 
 
@@ -204,7 +204,7 @@ class SharedAtSpawnStack(LocalStack):
         if slot is None:
             existing = next(iter(self._local._storage.values()), None)
             if existing is not None and "stack" in existing:
-                slot = cast(dict[str, Any], self._local._slot(create=True))  # made on demand
+                slot = self._local._slot(create=True)
                 slot["stack"] = existing["stack"]
         return super()._stack(create)
 

@@ -186,9 +186,8 @@ class LocalProxy(Generic[T]):
     """
 
     __slots__ = ("_LocalProxy__local", "_get_current_object")
-
-    _get_current_object: Callable[[], T]
     _LocalProxy__local: Any
+    _get_current_object: Callable[[], T]
 
     def __init__(
         self,

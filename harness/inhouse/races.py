@@ -11,7 +11,7 @@ counting the pause step and its resume).
 from __future__ import annotations
 
 import weakref
-from typing import Any, cast
+from typing import Any
 
 from harness.inhouse.local import Local, LocalStack
 
@@ -62,18 +62,15 @@ class SharedCounterStack(LocalStack):
     KINDS = RACE_KINDS
     __slots__ = ("_items", "_next")
 
-    _items: weakref.WeakValueDictionary[int, _Box]
-    _next: int
-
     def __init__(self) -> None:
         super().__init__()
-        object.__setattr__(self, "_items", weakref.WeakValueDictionary())
-        object.__setattr__(self, "_next", 0)
+        self._items: weakref.WeakValueDictionary[int, _Box] = weakref.WeakValueDictionary()
+        self._next: int = 0
 
     def push(self, obj: Any) -> list[Any]:
         """Push ``obj`` (its number and box go on the caller's stack, the box in the shared dict)."""
         number = self._next
-        entries = cast(list[Any], self._stack(create=True))  # a list when made on demand
+        entries = self._stack(create=True)
         box = self._items[number] = _Box(obj)
         object.__setattr__(self, "_next", number + 1)
         entries.append((number, box))

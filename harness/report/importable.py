@@ -49,9 +49,9 @@ def find_importable(obj: Any, hint: str | None = None) -> Importable:
     :class:`Partial`. ``hint`` (``module:attr.path``, a user target's spec) is tried
     first. Raise :class:`NotImportable` saying why not."""
     if hint is not None and ":" in hint:
-        module, _, qualname = hint.partition(":")
-        if _reaches(module, qualname, obj):
-            return Reference(module, qualname)
+        hint_module, _, hint_qualname = hint.partition(":")
+        if _reaches(hint_module, hint_qualname, obj):
+            return Reference(hint_module, hint_qualname)
     if isinstance(obj, functools.partial):
         return _partial(obj)
     if isinstance(obj, staticmethod):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.report.results import write_atomic
 
 
-def junit_xml(results: Sequence[object]) -> str:
+def junit_xml(results: Sequence[Any]) -> str:
     """Render :class:`harness.search.fuzzer.FuzzResult` objects as a JUnit XML document: a
     divergence is a ``failure`` carrying the trace table; a known divergence, and a kind
     declared not isolated by design, are ``skipped``."""
@@ -46,6 +47,6 @@ def junit_xml(results: Sequence[object]) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_junit(path: str | Path, results: Sequence[object]) -> None:
+def write_junit(path: str | Path, results: Sequence[Any]) -> None:
     """Write :func:`junit_xml` of ``results`` to ``path`` atomically."""
     write_atomic(Path(path), junit_xml(results))

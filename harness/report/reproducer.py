@@ -15,6 +15,7 @@ that says so and exits 2.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,10 @@ _TEMPLATE_ORDER = ("queue_worker", "thread", "greenlet", "gevent", "pool", "asyn
 _PAUSER_STDLIB = ("importlib", "linecache", "threading")
 
 #: How the script reads ``items`` for the target's own ``items`` reader.
-_ITEMS_READERS = {local_items: "items_of_local", attribute_items: "items_of_namespace"}
+_ITEMS_READERS: dict[Callable[[Any], dict[str, Any]], str] = {
+    local_items: "items_of_local",
+    attribute_items: "items_of_namespace",
+}
 
 
 def _flask_code(op: Op, worker: int) -> str:

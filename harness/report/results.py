@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
@@ -51,7 +51,7 @@ from harness.report.reproducer import reproducer_source
 from harness.support import environment
 from harness.support.paths import writable_directory
 from harness.targets.base import Target
-from harness.trace.trace import WORKER_KINDS, Trace
+from harness.trace.trace import WORKER_KINDS, Op, Trace
 
 RESULT_SCHEMA = 1
 
@@ -252,10 +252,10 @@ def _active_cell(divergence: Divergence, index: int) -> dict[str, Any]:
     point = parse_location(observation.value) if observation and observation.outcome == "paused" else None
     if step.spawn is not None:
         text = f"spawn {trace.worker_label(step.spawn)}"
-    elif step.resume:
-        text = f"resume {trace.op_text(trace.resumed_op(index))}"
-    else:
-        text = trace.op_text(step.op)
+    elif step.resume:  # a resume continues an op (the trace rules)
+        text = f"resume {trace.op_text(cast(Op, trace.resumed_op(index)))}"
+    else:  # neither spawn nor resume: an op step
+        text = trace.op_text(cast(Op, step.op))
     return {
         "state": "active",
         "text": text,

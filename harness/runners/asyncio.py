@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any
+from typing import Any, cast
 
 from harness.runners.protocol import ANSWERED, STOP, Work
 from harness.trace.trace import Observation
@@ -23,7 +23,7 @@ class AsyncioWorker:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._inbox: asyncio.Future = loop.create_future()
-        self._task = loop.create_task(self._serve())
+        self._task: asyncio.Task[None] | None = loop.create_task(self._serve())
 
     async def _serve(self) -> None:
         while True:
@@ -45,7 +45,8 @@ class AsyncioWorker:
         loop = self._loop
 
         def answer(value: Any) -> None:
-            loop.call_soon_threadsafe(lambda: reply.done() or reply.set_result(value))
+            # ``or`` as a guard: set_result runs only if not done (its None is not used)
+            loop.call_soon_threadsafe(lambda: reply.done() or reply.set_result(value))  # type: ignore[func-returns-value]
 
         return answer
 
@@ -63,7 +64,7 @@ class AsyncioWorker:
         """Let the task return and wait for it; then let it go (a finished task keeps its
         context, and so the values it wrote, alive)."""
         self._inbox.set_result((STOP, None))
-        self._loop.run_until_complete(self._task)
+        self._loop.run_until_complete(cast("asyncio.Task[None]", self._task))  # set until finish/abandon
         self._task = None
 
     def abandon(self) -> None:

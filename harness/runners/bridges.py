@@ -15,7 +15,7 @@ import asyncio
 import inspect
 import queue
 import threading
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import InvalidArgument
 from harness.runners.checkpoint import CURRENT_CHANNEL
@@ -64,7 +64,8 @@ class SyncToAsyncWorker(QueueWorker):
     def finish(self) -> None:
         """End the child and run the loop until the parent's await has returned."""
         self._inbox.put(STOP)
-        self._loop.run_until_complete(self._returned)
+        # both set by run_bridge, which the spawn ran
+        cast(asyncio.AbstractEventLoop, self._loop).run_until_complete(cast(asyncio.Future, self._returned))
 
 
 class AsyncToSyncWorker:
@@ -98,10 +99,10 @@ class AsyncToSyncWorker:
 
     async def _serve(self) -> None:
         while True:
-            work = await self._inbox
+            work = await cast(asyncio.Future, self._inbox)  # both set by body() before it awaits this
             if work is STOP:
                 return
-            self._inbox = self._loop.create_future()
+            self._inbox = cast(asyncio.AbstractEventLoop, self._loop).create_future()
             result = work.run(self._outbox.put)
             if inspect.isawaitable(result):
                 result = await result
@@ -109,8 +110,10 @@ class AsyncToSyncWorker:
                 self._outbox.put(result)
 
     def _send(self, message: Any) -> None:
-        inbox = self._inbox
-        self._loop.call_soon_threadsafe(lambda: inbox.done() or inbox.set_result(message))
+        inbox = cast(asyncio.Future, self._inbox)  # both set once the child runs (its spawn)
+        # ``or`` as a guard: set_result runs only if not done (its None is not used)
+        loop = cast(asyncio.AbstractEventLoop, self._loop)
+        loop.call_soon_threadsafe(lambda: inbox.done() or inbox.set_result(message))  # type: ignore[func-returns-value]
 
     def do(self, work: Work) -> Any:
         """Hand ``work`` to the coroutine (on asgiref's loop thread); wait for its answer."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import greenlet
 
@@ -42,14 +42,14 @@ class GreenletWorker:
 
     def do(self, work: Work) -> Any:
         """Run ``work`` in the greenlet and return its result."""
-        return self._greenlet.switch(work)
+        return cast(greenlet.greenlet, self._greenlet).switch(work)  # set until finish/abandon
 
     def resume(self, pause: int | None) -> Observation:
         raise AssertionError("greenlets do not pause inside ops")  # trace validation prevents it
 
     def finish(self) -> None:
         """Let the greenlet return, so it is dead before the next step."""
-        self._greenlet.switch(STOP)
+        cast(greenlet.greenlet, self._greenlet).switch(STOP)
         self._greenlet = None
 
     def abandon(self) -> None:

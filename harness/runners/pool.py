@@ -15,7 +15,7 @@ import concurrent.futures
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import STOP
@@ -57,7 +57,8 @@ class DeterministicPool(concurrent.futures.ThreadPoolExecutor):
 
     def __init__(self) -> None:
         super().__init__(thread_name_prefix="harness-pool")
-        self._threads: list[_PoolThread] = []
+        # the pool's own threads, replacing the executor's set (submit and shutdown are its own)
+        self._threads: list[_PoolThread] = []  # type: ignore[assignment]
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
@@ -101,7 +102,7 @@ class PooledWorker(QueueWorker):
         self._pool = pool
         self._thread_ident: int | None = None
         self._started = threading.Event()
-        self._on_start: Callable[[], None] | None = None
+        self._on_start: Callable[[], object] | None = None
         #: The parent's side of the call (an asyncio future or task) and its loop.
         self._call: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -124,7 +125,10 @@ class PooledWorker(QueueWorker):
         """In the parent task: start ``asyncio.to_thread(serve)`` and wait until it runs."""
         loop = self._loop = asyncio.get_running_loop()
         started = loop.create_future()
-        self._on_start = lambda: loop.call_soon_threadsafe(lambda: started.done() or started.set_result(None))
+        # ``or`` as a guard: set_result runs only if not done (its None is not used)
+        self._on_start = lambda: loop.call_soon_threadsafe(
+            lambda: started.done() or started.set_result(None)  # type: ignore[func-returns-value]
+        )
         self._call = asyncio.ensure_future(asyncio.to_thread(self.serve))
         await started
 
@@ -134,6 +138,7 @@ class PooledWorker(QueueWorker):
         self._inbox.put(STOP)
         if self._started.wait(self._step_timeout) and self._thread_ident is not None:
             self._pool.wait_idle(self._thread_ident, self._step_timeout)
-        if self._call is not None and not self._loop.is_running():
-            self._loop.run_until_complete(self._call)
+        loop = cast(asyncio.AbstractEventLoop, self._loop)  # set with _call
+        if self._call is not None and not loop.is_running():
+            loop.run_until_complete(self._call)
         self._call = None

@@ -74,13 +74,21 @@ class Replayable(Protocol):
     """What a runner needs of a target (:class:`harness.targets.base.Target` is one): the
     runners replay a target and never choose one, so they name only this."""
 
-    name: str
-    factories: Mapping[str, Callable[[], Any]]
-    contracts: Mapping[str, str]
-    ops: frozenset[str]
-    trace_modules: tuple[str, ...]
-    strict_items: bool
-    family: Any
+    # read-only: a target is a frozen dataclass
+    @property
+    def name(self) -> str: ...
+    @property
+    def factories(self) -> Mapping[str, Callable[[], Any]]: ...
+    @property
+    def contracts(self) -> Mapping[str, str]: ...
+    @property
+    def ops(self) -> frozenset[str]: ...
+    @property
+    def trace_modules(self) -> tuple[str, ...]: ...
+    @property
+    def strict_items(self) -> bool: ...
+    @property
+    def family(self) -> Any: ...
 
     @property
     def families(self) -> tuple[str, ...]:

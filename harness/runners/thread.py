@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
@@ -107,6 +108,8 @@ class ThreadWorker(QueueWorker):
 
     def __init__(self, step_timeout: float, preemption: Preemption, *, copy_context: bool = False) -> None:
         super().__init__(step_timeout, preemption)
+        run: Callable[..., object]
+        args: tuple[Any, ...]
         if copy_context:
             run, args = contextvars.copy_context().run, (self.serve,)
         else:

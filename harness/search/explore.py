@@ -247,6 +247,9 @@ class _Enumerator:
             for argument in self.arguments[family, name]:
                 yield Op(name, obj, None, argument), prefix
             return
+        # each choice with the prefix fields it advances
+        attrs: list[tuple[str | None, dict[str, Any]]]
+        values: list[tuple[int | None, dict[str, Any]]]
         if name in _WITH_NAME or (name == "proxy" and family == "local"):
             attrs = [
                 (_NAMES[i], {"names": max(prefix.names, i + 1)}) for i in range(min(prefix.names + 1, 26))
@@ -462,7 +465,7 @@ def explore(
         if progress is not None and isinstance(event, Done):
             progress(state)
 
-    options = dict(step_timeout=step_timeout, baseline=baseline)
+    options: dict[str, Any] = dict(step_timeout=step_timeout, baseline=baseline)
     if forked:
         run_jobs(
             lambda job, emit: search(target, bounds, emit, job=job, jobs=jobs, **options),

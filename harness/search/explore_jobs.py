@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 from harness.oracles.compare import Divergence
 from harness.support.interrupt import EXIT_INTERRUPTED, killed_on_interrupt, stop_if_interrupted
@@ -75,7 +76,9 @@ def run_jobs(search, jobs: int, collector, take: Callable) -> None:
         try:
             for job in range(jobs):
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_child, args=(search, job, send), daemon=True)
+                process: multiprocessing.process.BaseProcess = context.Process(
+                    target=_child, args=(search, job, send), daemon=True
+                )
                 process.start()
                 send.close()
                 children[job] = (process, receive)
@@ -83,7 +86,8 @@ def run_jobs(search, jobs: int, collector, take: Callable) -> None:
             while live:
                 stop_if_interrupted()
                 by_connection = {connection: job for job, (_, connection) in live.items()}
-                for connection in wait(list(by_connection), timeout=_POLL):
+                # wait returns some of the objects it is given: here connections
+                for connection in cast("list[Connection]", wait(list(by_connection), timeout=_POLL)):
                     job = by_connection[connection]
                     if not _receive(connection, job, take):
                         del live[job]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
@@ -135,7 +135,7 @@ def fuzz(
 
     loop = HypothesisLoop(
         strategy,
-        profile=options.profile,
+        profile=cast(str, options.profile),  # resolved above
         database=options.database,
         database_key=f"{target.name}|{','.join(sorted(kinds))}|{generation.key()}",
         derandomize=options.derandomize,
@@ -310,7 +310,7 @@ class HypothesisLoop:
                 # batch is only checked against the deadline when it ends)
                 done = state.examples - spent
                 rate = done / max(time.monotonic() - state.started, 1e-3)
-                fits = int(rate * (deadline - time.monotonic())) if done else _FIRST_TIMED_BATCH
+                fits = int(rate * (cast(float, deadline) - time.monotonic())) if done else _FIRST_TIMED_BATCH
                 budget = min(budget, _BATCH, max(fits, 1))
             run = self._test(counted, max(budget, 1), batch)
             batch += 1

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import cast
 
 from harness.trace.kinds import MAIN, spawnable_by_main
 from harness.trace.ops import user_family
@@ -144,7 +145,8 @@ class _Shrinker:
                 continue
             trace = self.current
             spawn_at = trace.spawn_steps()[worker]
-            grandparent = trace.parents[trace.parents[worker]]
+            # only main has no parent, and neither worker here is main
+            grandparent = cast(int, trace.parents[cast(int, trace.parents[worker])])
             steps = list(trace.steps)
             steps[spawn_at] = Step(grandparent, spawn=worker)
             parents = (*trace.parents[:worker], grandparent, *trace.parents[worker + 1 :])
@@ -216,13 +218,15 @@ def rebuild(trace: Trace, steps: Sequence[Step], parents: Sequence[int | None] |
             break
         steps = _repair_pauses([s for s in steps if s.worker not in orphans])
     number = {0: 0}
-    workers, new_parents = [MAIN], [None]
+    workers = [MAIN]
+    new_parents: list[int | None] = [None]
 
     def numbered(worker: int) -> int:
         if worker not in number:
             number[worker] = len(workers)
             workers.append(trace.workers[worker])
-            new_parents.append(number.get(parents[worker], parents[worker]))
+            # not main (numbered first): a worker with a parent
+            new_parents.append(number.get(cast(int, parents[worker]), parents[worker]))
         return number[worker]
 
     renumbered = []
@@ -353,7 +357,8 @@ def canonicalize(trace: Trace) -> Trace:
     objects: dict[int, int] = {}
     for family in dict.fromkeys(trace.objects):
         slots = [i for i, f in enumerate(trace.objects) if f == family]
-        used = list(dict.fromkeys(s.op.obj for s in op_steps if s.op.obj in slots))
+        # op_steps have an op (filtered above); mypy does not carry that into the generator
+        used = list(dict.fromkeys(s.op.obj for s in op_steps if s.op.obj in slots))  # type: ignore[union-attr]
         unused = [i for i in slots if i not in used]
         objects.update(zip(used + unused, slots, strict=True))
     attrs: dict[str, str] = {}

@@ -9,6 +9,7 @@ catches real hangs.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -17,7 +18,7 @@ PROFILES = ("dev", "ci", "fuzz")
 # Hypothesis loads its own "ci" profile (no example database, derandomized), and a fuzzing
 # harness in CI needs its database and fresh randomness most of all.
 _BASE = settings.get_profile("default")
-_COMMON = dict(parent=_BASE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_COMMON: dict[str, Any] = dict(parent=_BASE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 settings.register_profile("dev", max_examples=100, **_COMMON)
 settings.register_profile("ci", max_examples=200, print_blob=True, **_COMMON)

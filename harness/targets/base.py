@@ -7,7 +7,7 @@ import inspect
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import greenlet
 
@@ -159,13 +159,14 @@ class Target:
         name = op.name
         if name in FLASK_OPS or name in DISPATCH_OPS:
             return obj.perform(op)  # a Flask world: see harness.targets.flask / .dispatch
+        # set, get and delete name an attribute (the trace rules)
         if name == "set":
-            setattr(obj, op.attr, value)
+            setattr(obj, cast(str, op.attr), value)
             return None
         if name == "get":
-            return getattr(obj, op.attr)
+            return getattr(obj, cast(str, op.attr))
         if name == "delete":
-            delattr(obj, op.attr)
+            delattr(obj, cast(str, op.attr))
             return None
         if name == "release":
             obj.__release_local__()

@@ -58,7 +58,9 @@ class DispatchWorld:
         self.apps = {mount: flask.Flask(mount, root_path=root) for mount in ("site", "admin")}
         for app in self.apps.values():
             app.add_url_rule("/t<int:token>", "token", self._view)
-        self.wsgi = DispatcherMiddleware(self.apps["site"], {"/admin": self.apps["admin"]})
+        self.wsgi: DispatcherMiddleware = DispatcherMiddleware(
+            self.apps["site"], {"/admin": self.apps["admin"]}
+        )
         self._token_in_g = token_in_g
         self._flask = flask
 

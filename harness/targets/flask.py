@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import InvalidArgument
 from harness.inhouse.local import current_identity
@@ -155,9 +155,9 @@ class FlaskWorld:
         elif name == "current_app":
             return flask.current_app.name
         elif name == "g_set":
-            setattr(flask.g, op.attr, op.value)
+            setattr(flask.g, cast(str, op.attr), op.value)  # g_set and g_get name an attribute
         elif name == "g_get":
-            return getattr(flask.g, op.attr)
+            return getattr(flask.g, cast(str, op.attr))
         elif name == "request_path":
             return flask.request.path
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from harness.inhouse import faulty, local
 from harness.inhouse.mutants import MUTANTS
@@ -75,7 +76,7 @@ MUTANT_TARGETS: tuple[Target, ...] = tuple(mutant_target(cls) for cls in MUTANTS
 FAULTY_TARGETS: tuple[Target, ...] = tuple(
     Target(
         name=f"faulty-{name}",
-        description=" ".join(cls.__doc__.split()),
+        description=" ".join(cast(str, cls.__doc__).split()),  # None only under python -OO (raises then)
         factories={"local": cls},
         contracts=_CONTRACTS,  # built on the in-house Local: a hang or crash must be their only divergence
     )
