@@ -245,6 +245,31 @@ def test_results_are_compared_as_data_and_anything_else_by_its_repr():
     assert observable(Shown()) == "Shown(1)"
 
 
+def test_operations_named_like_the_builtin_ones_take_any_argument():
+    """A family's ``set`` and ``push`` are its own: the model once tagged their argument as
+    a number before checking the family, and a text argument ended the run (exit 3)."""
+    import contextvars
+
+    class Box:
+        def __init__(self):
+            self._var = contextvars.ContextVar("box")
+
+    box = Family(
+        "named_like_builtins",
+        operations=[
+            Operation("set", lambda b, text: b._var.set(text) and None, args=["a", "b"], model=_put),
+            Operation("push", lambda b, text: b._var.set(text) and None, args=[("x", 1)], model=_put),
+            Operation("get", lambda b, _: b._var.get(None), model=lambda state, _: state.get("v")),
+        ],
+    )
+    result = fuzz(box.target(Box), ["thread", "asyncio"], max_examples=60, database=None, seed=1)
+    assert result.verdict == "conforms" and result.examples == 60
+
+
+def _put(state, value):
+    state["v"] = value
+
+
 def test_a_family_with_set_results_is_fuzzed_and_reported(tmp_path):
     (tmp_path / "sets.py").write_text(
         "import contextvars, itertools\n"

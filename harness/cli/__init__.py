@@ -1,1 +1,4 @@
-"""The command line: python -m harness COMMAND."""
+"""The command line: python -m harness COMMAND.
+
+Internal: the public API is ``harness``'s own names (``harness.__all__``).
+"""

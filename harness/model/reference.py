@@ -240,11 +240,11 @@ class _Model:
             for state in [*self.states.values(), *left]:
                 state[op.obj] = blank_state(self.trace.objects[op.obj])
             return _NONE
-        value = Tagged(op.value, started) if self.tag and op.name in ("set", "push") else op.value
         state = self.orphans.pop(worker) if worker in self.orphans else self.states[worker][op.obj]
         family = user_family(self.trace.objects[op.obj])
-        if family is not None:
+        if family is not None:  # a user family's op may be named set or push and take anything
             return expect_user_op(family, state, op)
+        value = Tagged(op.value, started) if self.tag and op.name in ("set", "push") else op.value
         return apply_op(state, op, value)
 
 

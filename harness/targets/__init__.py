@@ -1,4 +1,7 @@
-"""The registry of targets: built-in ones by name, mutants, and ``module:factory``."""
+"""The registry of targets: built-in ones by name, mutants, and ``module:factory``.
+
+Internal: the public API is ``harness``'s own names (``harness.__all__``).
+"""
 
 from __future__ import annotations
 
