@@ -78,6 +78,32 @@ def test_fuzz_werkzeug_conforms_exit_0(tmp_path):
     )
 
 
+def test_every_run_ends_with_a_summary_passing_runs_included(tmp_path):
+    """One row per target and kinds (verdict, finding class, examples, seconds), then the
+    totals; a passing run printed nothing of the kind before."""
+    run = harness(
+        "fuzz",
+        "--target",
+        "seed-local,inhouse-local",
+        "--kinds",
+        "greenlet",
+        "--max-examples",
+        "40",
+        "--no-database",
+        "--seed",
+        "1",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    summary = run.stdout[run.stdout.index("\nsummary:\n") :].splitlines()
+    assert summary[2].split()[:4] == ["target", "kinds", "verdict", "finding"]
+    assert summary[3].split()[:4] == ["seed-local", "greenlet", "diverges", "retention"]
+    assert summary[4].split()[:5] == ["inhouse-local", "greenlet", "conforms", "-", "40"]
+    assert summary[5].startswith("2 runs: 1 diverges, 1 conforms (findings: 1 retention); ")
+    result = json.loads((tmp_path / "reports/results/seed-local--greenlet.json").read_text())
+    assert result["finding"] == "retention"
+
+
 def test_seconds_budget_stops(tmp_path):
     run = harness(
         "fuzz",

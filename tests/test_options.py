@@ -3,7 +3,7 @@
 import pytest
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from harness import FuzzOptions, InvalidArgument, fuzz
+from harness import Divergence, FuzzOptions, InvalidArgument, Observation, Trace, fuzz
 from harness.oracles.baseline import Baseline
 from harness.search.generation import Generation
 from harness.search.result import FuzzResult
@@ -56,3 +56,29 @@ def test_a_result_cannot_be_made_without_saying_what_was_checked():
         FuzzResult.made("t", ["thread"])  # type: ignore[call-arg]
     made = FuzzResult.made("t", ["thread"], preempt=False, retention=False, examples=2)
     assert (made.kinds, made.preempt, made.retention, made.verdict) == (("thread",), False, False, "conforms")
+
+
+@pytest.mark.parametrize(
+    "observed, flaky, finding",
+    [
+        (Observation("returned", 1), False, "isolation"),
+        (Observation("raised", "KeyError"), False, "isolation"),
+        (Observation("retained", "0 still alive"), False, "retention"),
+        (Observation("hang"), False, "hang"),
+        (Observation("crash", "exit 0"), False, "crash"),
+        (Observation("returned", 1), True, "nondeterministic"),
+    ],
+)
+def test_a_finding_is_classified_by_what_its_diverging_step_observed(observed, flaky, finding):
+    trace = Trace.from_dict(
+        {
+            "version": 1,
+            "workers": ["main", "thread"],
+            "objects": ["local"],
+            "steps": [[1, {"op": "get", "obj": 0, "attr": "a"}]],
+        }
+    )
+    divergence = Divergence("t", trace, 0, (Observation("raised", "AttributeError"),), (observed,), {})
+    made = FuzzResult.made("t", ["thread"], preempt=True, retention=True, divergence=divergence, flaky=flaky)
+    assert made.finding == finding
+    assert FuzzResult.made("t", ["thread"], preempt=True, retention=True).finding is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from harness.cli.options import (
     AddCommand,
@@ -17,7 +18,7 @@ from harness.cli.options import (
     positive_int,
     split,
 )
-from harness.cli.output import show_result
+from harness.cli.output import print_summary, show_result
 from harness.oracles.baseline import builtin_paths, load_baseline
 from harness.report import results as report
 from harness.report.junit import write_junit
@@ -77,6 +78,7 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     names = split(args.target, list(all_targets()), "target")
     if args.target.strip() == "all":
         note_unavailable()
@@ -117,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{target.name} [{','.join(kinds)}]: no divergence in any trace up to {args.steps} steps"
                 f" ({result.examples} traces)"
             )
+    print_summary(results, time.monotonic() - started)
     print(f"index: {report.write_index(directory)}")
     if args.junit_xml:
         write_junit(args.junit_xml, results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from harness.cli.options import (
     positive_int,
     split,
 )
-from harness.cli.output import show_result
+from harness.cli.output import print_summary, show_result
 from harness.errors import InvalidArgument
 from harness.oracles.baseline import builtin_paths, load_baseline
 from harness.report import results as report
@@ -141,6 +142,7 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     names = split(args.target, list(all_targets()), "target")
     if args.target.strip() == "all":
         note_unavailable()
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             for target in targets
             for kinds in groups
         ]
+    print_summary(results, time.monotonic() - started)
     index = report.write_index(directory)
     print(f"index: {index}")
     if args.junit_xml:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness.report import results as report
@@ -31,3 +33,39 @@ def show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
     print(f"report: {directory / files['page']}")
     print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
     return result
+
+
+#: The verdicts in the order the summary counts them.
+VERDICTS = ("diverges", "known", "conforms", "unsupported")
+
+
+def print_summary(results: Sequence[FuzzResult], seconds: float) -> None:
+    """The end-of-run summary on stdout: one row per target and kinds (verdict, the class of
+    what was found, examples, seconds), then the totals, passing runs included."""
+    rows = [("target", "kinds", "verdict", "finding", "examples", "seconds")]
+    rows += [
+        (
+            r.target,
+            ",".join(r.kinds),
+            r.verdict,
+            r.finding or "-",
+            str(r.examples),
+            f"{r.seconds:.1f}",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    print("\nsummary:")
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    verdicts = Counter(r.verdict for r in results)
+    findings = Counter(r.finding for r in results if r.verdict == "diverges")
+    found = ", ".join(f"{count} {name}" for name, count in sorted(findings.items()))
+    print(
+        f"{len(results)} runs: "
+        + ", ".join(
+            f"{verdicts[v]} {v}" for v in ("diverges", "known", "conforms", "unsupported") if verdicts[v]
+        )
+        + (f" (findings: {found})" if found else "")
+        + f"; {sum(r.examples for r in results)} examples in {seconds:.1f}s"
+    )

@@ -8,6 +8,10 @@ from typing import Any
 
 from harness.oracles.compare import Divergence
 
+#: The finding class of a divergence whose first diverging step observed this outcome (any
+#: other outcome, a value or an exception, is an isolation finding).
+FINDING_OF_OUTCOME = {"hang": "hang", "crash": "crash", "retained": "retention"}
+
 
 @dataclass(frozen=True)
 class FuzzResult:
@@ -41,6 +45,19 @@ class FuzzResult:
         if self.divergence is not None:
             return "known" if self.known is not None else "diverges"
         return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
+
+    @property
+    def finding(self) -> str | None:
+        """The class of what was found, ``None`` when nothing was: ``"nondeterministic"``
+        (it did not reproduce on replay), ``"hang"``, ``"crash"``, ``"retention"`` (memory
+        outlived its worker or Local) or ``"isolation"`` (a worker observed what its
+        contract forbids)."""
+        if self.divergence is None:
+            return None
+        if self.flaky:
+            return "nondeterministic"
+        outcome = self.divergence.observed[self.divergence.index].outcome
+        return FINDING_OF_OUTCOME.get(outcome, "isolation")
 
     @classmethod
     def made(
@@ -103,6 +120,7 @@ class FuzzResult:
             "examples": self.examples,
             "seconds": round(self.seconds, 3),
             "verdict": self.verdict,
+            "finding": self.finding,
             "first_failure": self.first_failure,
             "flaky": self.flaky,
             "unsupported": list(self.unsupported),
