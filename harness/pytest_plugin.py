@@ -86,7 +86,7 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
             where = f"report: {worker / files['page']}\n"
         else:
             trace_path = _trace_directory(request) / f"{report.divergence_id(divergence)}.trace.json"
-            report.write_atomic(trace_path, divergence.trace.to_json() + "\n")
+            report.write_atomic(trace_path, report.trace_file_text(divergence, result.retention))
             where = ""
         replay = report.replay_command(divergence, trace_path)
         if "<" in target.name:  # a lambda or a local class: not importable by name

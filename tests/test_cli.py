@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -412,3 +413,85 @@ def test_kinds_all_leaves_out_asgiref_bridges_when_asgiref_is_missing(tmp_path, 
         "fuzz", "--target", "werkzeug-local", "--kinds", "sync-to-async", "--max-examples", "1"
     )
     assert named.returncode == 2 and named.stderr.count("\n") == 1 and "need asgiref" in named.stderr
+
+
+def _trace_file(path, workers, steps, checked=None):
+    data = {"version": 2, "workers": workers, "objects": ["local"], "steps": steps}
+    if checked is not None:
+        data["checked"] = checked
+    path.write_text(json.dumps(data))
+    return path
+
+
+_TASK_READS_MAINS_VALUE = (
+    [{"kind": "main", "parent": None}, {"kind": "asyncio", "parent": 0}],
+    [
+        {"worker": 0, "op": {"op": "set", "obj": 0, "attr": "a", "value": 1}},
+        {"worker": 1, "op": {"op": "get", "obj": 0, "attr": "a"}},
+    ],
+)
+
+
+def test_replay_checks_the_contracts_the_trace_file_records(tmp_path):
+    """The printed replay command had no --contract: a divergence found under
+    --contract asyncio=inherit replayed as 'conforms', exit 0."""
+    recorded = _trace_file(
+        tmp_path / "t.json", *_TASK_READS_MAINS_VALUE, {"contracts": {"asyncio": "inherit"}}
+    )
+    run = harness("replay", str(recorded), "--target", "inhouse-local", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "inhouse-local DIVERGES at step 1" in run.stdout
+    assert run.stderr.strip() == "checking as the trace file records: contract asyncio=inherit"
+    bare = _trace_file(tmp_path / "bare.json", *_TASK_READS_MAINS_VALUE)
+    run = harness("replay", str(bare), "--target", "inhouse-local", cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == "", run.stdout + run.stderr
+    # the command line still has the last word
+    run = harness(
+        "replay", str(recorded), "--target", "inhouse-local", "--contract", "asyncio=fresh", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_replay_leaves_retention_off_when_the_run_did(tmp_path):
+    ends_holding = (
+        [{"kind": "main", "parent": None}, {"kind": "greenlet", "parent": 0}],
+        [{"worker": 1, "op": {"op": "set", "obj": 0, "attr": "a", "value": 0}}],
+    )
+    on = _trace_file(tmp_path / "on.json", *ends_holding, {"contracts": {}, "retention": True})
+    off = _trace_file(tmp_path / "off.json", *ends_holding, {"contracts": {}, "retention": False})
+    assert harness("replay", str(on), "--target", "seed-local", cwd=tmp_path).returncode == 1
+    run = harness("replay", str(off), "--target", "seed-local", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "retention off" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "checked",
+    [{"contracts": {"asyncio": "sometimes"}}, {"contracts": {"fiber": "fresh"}}, {"retention": "no"}, []],
+)
+def test_a_malformed_checked_record_is_one_line_exit_2(tmp_path, checked):
+    bad = _trace_file(tmp_path / "bad.json", *_TASK_READS_MAINS_VALUE, checked)
+    run = harness("replay", str(bad), "--target", "inhouse-local", cwd=tmp_path)
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1, run.stderr
+    assert "'checked' must be" in run.stderr
+
+
+def test_a_divergences_trace_file_records_what_was_checked():
+    from harness.report.results import trace_file_text
+    from harness.search.engine import find_divergence
+    from harness.targets import get_target
+    from harness.trace.trace import Trace
+
+    trace = Trace.from_dict(
+        {
+            "version": 2,
+            "workers": _TASK_READS_MAINS_VALUE[0],
+            "objects": ["local"],
+            "steps": _TASK_READS_MAINS_VALUE[1],
+        }
+    )
+    target = get_target("inhouse-local")
+    divergence = find_divergence(trace, replace(target, contracts={**target.contracts, "asyncio": "inherit"}))
+    data = json.loads(trace_file_text(divergence, retention=False))
+    assert data["checked"] == {"contracts": {"asyncio": "inherit"}, "retention": False}
+    assert Trace.from_dict(data) == trace

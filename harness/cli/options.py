@@ -11,8 +11,8 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -244,8 +244,31 @@ def interruptible(reporter: ProgressLine) -> Callable[[Any], None]:
     return progress
 
 
-def load_trace(path: str) -> Trace:
-    """The trace in file ``path`` (a trace, or a result or divergence JSON holding one)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What the run that wrote a trace file checked, as the file records it: the contract
+    of each kind and whether retention was checked (the defaults for a bare trace)."""
+
+    contracts: Mapping[str, str] = field(default_factory=dict)
+    retention: bool = True
+
+    def applied(self, target: Target) -> Target:
+        """``target`` checking the recorded contracts (the command line may still override)."""
+        changed = {kind: rule for kind, rule in self.contracts.items() if target.contract(kind) != rule}
+        return replace(target, contracts={**target.contracts, **changed}) if changed else target
+
+    def note(self, target: Target) -> str | None:
+        """One line naming what the file makes replay check beyond ``target``'s own rules."""
+        changed = [f"{kind}={rule}" for kind, rule in self.contracts.items() if target.contract(kind) != rule]
+        parts = ([f"contract {', '.join(changed)}"] if changed else []) + (
+            [] if self.retention else ["retention off"]
+        )
+        return f"checking as the trace file records: {'; '.join(parts)}" if parts else None
+
+
+def load_trace(path: str) -> tuple[Trace, Recorded]:
+    """The trace in file ``path`` (a trace, or a result or divergence JSON holding one) and
+    what the run that wrote it checked."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -254,12 +277,31 @@ def load_trace(path: str) -> Trace:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"trace {path!r} is not valid JSON: {exc}") from None
+    checked: Any = {}
     # Also accept a result or divergence JSON written by ``fuzz``: use the trace inside.
     if isinstance(data, dict) and isinstance(data.get("divergence"), dict):
+        checked = {"retention": data.get("retention", True)}
         data = data["divergence"]
     if isinstance(data, dict) and isinstance(data.get("trace"), dict):
+        checked = {"contracts": data.get("contracts", {}), **checked}
         data = data["trace"]
-    return Trace.from_dict(data)
+    elif isinstance(data, dict):
+        checked = data.get("checked", {})
+    return Trace.from_dict(data), _recorded(checked, path)
+
+
+def _recorded(checked: Any, path: str) -> Recorded:
+    contracts = checked.get("contracts", {}) if isinstance(checked, dict) else None
+    retention = checked.get("retention", True) if isinstance(checked, dict) else None
+    if (
+        not isinstance(contracts, dict)
+        or not all(kind in WORKER_KINDS and rule in CONTRACTS for kind, rule in contracts.items())
+        or not isinstance(retention, bool)
+    ):
+        raise InvalidArgument(
+            f"trace {path!r}: 'checked' must be {{'contracts': {{KIND: CONTRACT}}, 'retention': true|false}}"
+        )
+    return Recorded(dict(contracts), retention)
 
 
 def check_families(trace: Trace, target: Target) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from harness.cli.options import (
     AddCommand,
@@ -30,16 +31,17 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = configured(get_target(args.target, args.family), args)
-    trace = load_trace(args.trace)
+    trace, recorded = load_trace(args.trace)
+    named = get_target(args.target, args.family)
+    target = configured(recorded.applied(named), args)
+    retention = recorded.retention and not args.no_retention
+    note = recorded.note(named)
+    if note is not None:
+        print(note, file=sys.stderr)
     check_families(trace, target)
-    expected, observed = observe(
-        trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
-    )
+    expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
     for run in range(1, args.repeat):
-        again = observe(
-            trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
-        )[1]
+        again = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)[1]
         if again != observed:
             print(f"NONDETERMINISTIC: replay {run + 1} observed differently:")
             print(format_table(trace, expected, again))

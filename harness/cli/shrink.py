@@ -34,14 +34,17 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = configured(get_target(args.target, args.family), args)
-    trace = load_trace(args.trace)
+    trace, recorded = load_trace(args.trace)
+    named = get_target(args.target, args.family)
+    target = configured(recorded.applied(named), args)
+    retention = recorded.retention and not args.no_retention
+    note = recorded.note(named)
+    if note is not None:
+        print(note, file=sys.stderr)
     check_families(trace, target)
     output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
-    divergence = find_divergence(
-        trace, target, args.step_timeout, isolate=args.isolate, retention=not args.no_retention
-    )
+    divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
     if divergence is None:
         print(f"{target.name} does not diverge on {args.trace}: nothing to shrink")
         return ExitStatus.OK
@@ -63,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
         target,
         args.step_timeout,
         isolate=args.isolate,
-        retention=not args.no_retention,
+        retention=retention,
         on_progress=shrinking,
     )
-    report.write_atomic(output, shrunk.trace.to_json() + "\n")
+    report.write_atomic(output, report.trace_file_text(shrunk, retention))
     kinds = tuple(sorted(set(shrunk.trace.workers[1:])))
-    files = report.write_divergence(directory, shrunk, target, kinds, environment.describe())
+    files = report.write_divergence(
+        directory, shrunk, target, kinds, environment.describe(), retention=retention
+    )
     print(shrunk.table())
     print(f"{len(trace.steps)} steps -> {len(shrunk.trace.steps)} steps, same failure ({shrunk.signature()})")
     print(f"minimal trace: {output}")

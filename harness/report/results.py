@@ -128,6 +128,15 @@ def replay_command(divergence: Divergence, trace_path: Path) -> str:
     return shlex.join(words)
 
 
+def trace_file_text(divergence: Divergence, retention: bool = True) -> str:
+    """The trace file of ``divergence``: its trace, and under ``"checked"`` what the run
+    checked that changes a verdict (the contract of each kind, whether retention was
+    checked), so that a plain ``replay`` of the file checks the same."""
+    data = divergence.trace.to_dict()
+    data["checked"] = {"contracts": dict(sorted(divergence.contracts.items())), "retention": retention}
+    return json.dumps(data, indent=1) + "\n"
+
+
 def write_divergence(
     directory: Path,
     divergence: Divergence,
@@ -135,17 +144,19 @@ def write_divergence(
     kinds: tuple[str, ...],
     env: dict[str, Any],
     known: str | None = None,
+    retention: bool = True,
 ) -> dict[str, str]:
     """Write the page, text report, trace JSON and reproducer of ``divergence`` (with
-    ``known``, the reason it is an accepted, known divergence); return their paths
-    relative to ``directory``."""
+    ``known``, the reason it is an accepted, known divergence; ``retention``: whether the
+    run checked retention, recorded in the trace file); return their paths relative to
+    ``directory``."""
     name = divergence_id(divergence)
     folder = directory / "divergences"
     trace_path = folder / f"{name}.trace.json"
     text_path = folder / f"{name}.txt"
     page_path = folder / f"{name}.html"
     script_path = folder / f"{name}.reproduce.py"
-    write_atomic(trace_path, divergence.trace.to_json() + "\n")
+    write_atomic(trace_path, trace_file_text(divergence, retention))
     write_atomic(script_path, reproducer_source(divergence, target, script_path.name))
     contracts = ", ".join(f"{kind}: {rule}" for kind, rule in sorted(divergence.contracts.items()))
     write_atomic(
@@ -299,7 +310,13 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
     data["environment"] = environment.describe()
     if result.divergence is not None:
         data["files"] = write_divergence(
-            directory, result.divergence, target, result.kinds, data["environment"], result.known
+            directory,
+            result.divergence,
+            target,
+            result.kinds,
+            data["environment"],
+            result.known,
+            retention=result.retention,
         )
     path = directory / "results" / f"{file_slug(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
