@@ -38,6 +38,9 @@ class Progress:
         #: Set while the harness itself works between steps (the retention check's
         #: collections, slow in a big process on a loaded machine): not the target's time.
         self.checking = False
+        #: Called by the watchdog when the replay made no progress for a step timeout;
+        #: true if it let something go on (a paused worker released), so waiting goes on.
+        self.on_stall: Callable[[], bool] | None = None
         self._sink = sink
 
     @contextlib.contextmanager
@@ -137,6 +140,9 @@ class Driver:
                     busy = progress.checking or _harness_working.is_set()
                     limit = max(step_timeout, HARNESS_WORK_LIMIT) if busy else step_timeout
                     if time.monotonic() - progress.last_progress >= limit:
+                        if progress.on_stall is not None and progress.on_stall():
+                            progress.last_progress = time.monotonic()
+                            continue
                         progress.cancelled = True
                         self._inbox = None  # abandon the stuck driver
                         return [*progress.observations, HANG]

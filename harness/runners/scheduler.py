@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import sys
+import threading
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +17,7 @@ from harness.runners.driver import DRIVER, Progress, harness_work
 from harness.runners.isolated import run_isolated
 from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
-from harness.runners.protocol import STOP, Replayable, Work, WorkerHandle
+from harness.runners.protocol import NO_PAUSE_POINT, STOP, Replayable, Work, WorkerHandle
 from harness.runners.spawn import SpawnContext, start_child
 from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch, collect
 from harness.support.environment import gevent_patched
@@ -91,6 +92,13 @@ class _Replay:
         self.objects: list[Any] = []
         self.preemption = Preemption(target.trace_files())
         self.watch = Watch(plan) if plan is not None else None
+        #: Workers paused inside an op (they may hold a lock), by worker.
+        self.paused: dict[int, Any] = {}
+        #: Paused workers let run to the end of their op (see :meth:`release_paused`).
+        self.released: set[int] = set()
+        self._releases = 0
+        self._releases_seen = 0
+        self._releasing = threading.Lock()
 
     def execute(self, op: Op, step: int) -> Observation:
         """Run ``op`` (started at step ``step``) in the calling worker; lifecycle ops change
@@ -117,6 +125,30 @@ class _Replay:
     def _op_work(self, op: Op, pause: int | None, step: int) -> Work:
         return Work(lambda answer: self.execute(op, step), op, pause)
 
+    def release_paused(self) -> bool:
+        """Let every worker paused inside an op run to the end of it; whether there was one.
+
+        Called when a step made no progress for a step timeout while workers were paused:
+        the running worker is most likely blocked on a lock (or a condition, a queue) that a
+        paused one holds, and a schedule that keeps it paused there cannot happen. As
+        schedule-controlling tools treat a blocking primitive, the holder runs on; a
+        released op's later resume steps give its result. A real deadlock still ends in a
+        ``Hang``: after the release nothing moves."""
+        with self._releasing:
+            workers = sorted(self.paused)
+            for worker in workers:
+                self.paused.pop(worker).release()
+                self.released.add(worker)
+            self._releases += len(workers)
+            return bool(workers)
+
+    def _on_stall(self) -> bool:
+        """The watchdog's question when no step progressed for a step timeout: was a paused
+        worker released, now or since it last asked (then the blocked step may go on)?"""
+        released = self.release_paused() or self._releases != self._releases_seen
+        self._releases_seen = self._releases
+        return released
+
     def run(self, progress: Progress) -> None:
         """Replay every step, recording each observation in ``progress``; stop at a hang."""
         try:
@@ -124,6 +156,7 @@ class _Replay:
         except Exception as exc:  # the target's factory failed: the first step observes it
             progress.record(Observation("crash", f"making the objects raised {type(exc).__name__}: {exc}"))
             return
+        progress.on_stall = self._on_stall  # main's own op may be the one blocked
         context = SpawnContext(self.step_timeout, self.preemption, greenlet.getcurrent(), DeterministicPool())
         trace = self.trace
         handles: dict[int, Any] = {0: _MainWorker()}
@@ -181,9 +214,24 @@ class _Replay:
                 return HANG
             handles[step.spawn] = child
             return _NONE
+        if step.resume and step.worker in self.released:  # its op already ran to its end
+            if step.pause is not None:
+                return NO_PAUSE_POINT
+            self.released.discard(step.worker)
+            return handle.collect()
+        releases = self._releases
         if step.resume:
-            return handle.resume(step.pause)
-        return handle.do(self._op_work(step.op, step.pause, index))
+            observation = handle.resume(step.pause)
+        else:
+            observation = handle.do(self._op_work(step.op, step.pause, index))
+        blocked = observation is HANG and hasattr(handle, "collect")  # a worker of its own
+        if blocked and (self.release_paused() or self._releases != releases):
+            observation = handle.collect()  # blocked on what a paused worker held
+        if isinstance(observation, Observation) and observation.outcome == "paused" and observation.value:
+            self.paused[step.worker] = handle
+        else:
+            self.paused.pop(step.worker, None)
+        return observation
 
     def _spawn(self, parent: WorkerHandle, child: int, context: SpawnContext) -> Any:
         kind = self.trace.workers[child]

@@ -91,6 +91,16 @@ class QueueWorker:
         self._inbox.put(Resume(pause))
         return self._wait()
 
+    def release(self) -> None:
+        """Let the paused op run to its end without pausing again (another worker is
+        blocked on something it holds); :meth:`collect` then gives its result."""
+        self._inbox.put(Resume(None))
+
+    def collect(self) -> Any:
+        """The answer to what was already handed over (a released op's result, or a step
+        still running after a release); ``HANG`` after the step timeout."""
+        return self._wait()
+
     def _wait(self) -> Any:
         try:
             return waited(lambda timeout: self._outbox.get(timeout=timeout), self._step_timeout)

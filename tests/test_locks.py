@@ -1,0 +1,75 @@
+"""Pauses that respect locks: a pause inside a critical section is not a Hang.
+
+When the running worker blocks on a lock a paused worker holds, that schedule cannot
+happen: the paused worker runs to the end of its op (as schedule-controlling tools treat a
+blocking primitive) and the blocked step goes on. A real deadlock is still a Hang.
+Fixtures: tests/fixtures/locked_targets.py (a lock held over several lines of every op).
+"""
+
+import pytest
+
+from harness.search.engine import observe
+from harness.search.fuzzer import fuzz
+from harness.targets.user import factory_target
+from harness.trace.trace import HANG, Observation, Trace
+from tests.fixtures import locked_targets
+
+
+#: w1's write pauses inside its critical section (line event 2: the lock held); then
+#: ``reader`` (a thread, or main itself) reads, w1 resumes and reads its own value.
+def _paused_write_then_read(reader: int) -> Trace:
+    workers = [{"kind": "main", "parent": None}, {"kind": "thread", "parent": 0}]
+    workers += [{"kind": "thread", "parent": 0}] if reader == 2 else []
+    return Trace.from_dict(
+        {
+            "version": 2,
+            "workers": workers,
+            "objects": ["local"],
+            "steps": [
+                {"worker": 1, "op": {"op": "set", "obj": 0, "attr": "a", "value": 1}, "pause": 2},
+                {"worker": reader, "op": {"op": "get", "obj": 0, "attr": "a"}},
+                {"worker": 1, "resume": True},
+                {"worker": 1, "op": {"op": "get", "obj": 0, "attr": "a"}},
+            ],
+        }
+    )
+
+
+def _target(name):
+    factory = getattr(locked_targets, name)
+    return factory_target(factory, name=f"tests.fixtures.locked_targets:{name}")
+
+
+@pytest.mark.parametrize("reader", [2, 0], ids=["a thread blocks", "main blocks"])
+def test_a_pause_inside_a_locked_section_lets_the_holder_finish(reader):
+    trace = _paused_write_then_read(reader)
+    for _ in range(3):  # the same observations every time
+        expected, observed = observe(trace, _target("LockedLocal"), 0.5)
+        assert observed[0].outcome == "paused" and observed[0].value.endswith("inner = self._inner")
+        assert (
+            observed[1:]
+            == expected[1:]
+            == [
+                Observation("raised", "AttributeError"),
+                Observation("returned", None),  # w1's write had run to its end meanwhile
+                Observation("returned", 1),
+            ]
+        )
+
+
+@pytest.mark.parametrize("reader", [2, 0], ids=["a thread blocks", "main blocks"])
+def test_a_real_deadlock_is_still_a_hang(reader):
+    """Writes take A then B, reads B then A: the released writer waits for the reader."""
+    trace = _paused_write_then_read(reader)
+    for _ in range(2):
+        _, observed = observe(trace, _target("DeadlockingLocal"), 0.5)
+        assert observed[0].outcome == "paused" and observed[1] is HANG and len(observed) == 2
+
+
+def test_a_target_that_locks_inside_its_ops_conforms_by_generation():
+    """With default options (pauses inside ops on threads) a correct locking Local
+    conforms; before, a pause in its critical section made the next op a false Hang."""
+    result = fuzz(
+        _target("LockedLocal"), ["thread"], max_examples=40, database=None, seed=4, step_timeout=0.5
+    )
+    assert result.verdict == "conforms", result.divergence and result.divergence.table()
