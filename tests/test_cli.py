@@ -495,3 +495,32 @@ def test_a_divergences_trace_file_records_what_was_checked():
     data = json.loads(trace_file_text(divergence, retention=False))
     assert data["checked"] == {"contracts": {"asyncio": "inherit"}, "retention": False}
     assert Trace.from_dict(data) == trace
+
+
+def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
+    """The seed Local's first finding on greenlets is its retention: reported either way,
+    failing the run only when --fail-on names its class."""
+    common = [
+        "fuzz",
+        "--target",
+        "seed-local",
+        "--kinds",
+        "greenlet",
+        "--max-examples",
+        "30",
+        "--no-database",
+    ]
+    lenient = harness(*common, "--seed", "1", "--fail-on", "isolation,hang,crash", cwd=tmp_path)
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    assert "seed-local DIVERGES" in lenient.stdout and "diverges  retention" in lenient.stdout
+    strict = harness(*common, "--seed", "1", "--fail-on", "retention", cwd=tmp_path)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+
+
+def test_an_unknown_finding_class_is_one_line_exit_2_before_any_work(tmp_path):
+    run = harness("fuzz", "--target", "seed-local", "--fail-on", "isolation,leaks", cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip() == (
+        "harness: error: --fail-on: unknown finding class 'leaks';"
+        " choose from: isolation, retention, hang, crash, nondeterministic"
+    )

@@ -8,10 +8,13 @@ import time
 from harness.cli.options import (
     AddCommand,
     ExitStatus,
+    add_fail_on,
     add_family,
     add_junit_xml,
     add_reports,
     add_step_timeout,
+    fail_on_classes,
+    failing,
     interruptible,
     kinds_of,
     note_unavailable,
@@ -74,11 +77,13 @@ def add_parser(command: AddCommand) -> None:
     add_reports(explore_cmd)
     add_family(explore_cmd)
     add_junit_xml(explore_cmd)
+    add_fail_on(explore_cmd)
     add_step_timeout(explore_cmd)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    fail_on = fail_on_classes(args.fail_on)
     names = split(args.target, list(all_targets()), "target")
     if args.target.strip() == "all":
         note_unavailable()
@@ -124,4 +129,4 @@ def run(args: argparse.Namespace) -> int:
     if args.junit_xml:
         write_junit(args.junit_xml, results)
         print(f"junit: {args.junit_xml}")
-    return ExitStatus.DIVERGED if any(r.verdict == "diverges" for r in results) else ExitStatus.OK
+    return ExitStatus.DIVERGED if failing(results, fail_on) else ExitStatus.OK

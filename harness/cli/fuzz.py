@@ -10,12 +10,15 @@ from typing import Any
 from harness.cli.options import (
     AddCommand,
     ExitStatus,
+    add_fail_on,
     add_family,
     add_junit_xml,
     add_reports,
     add_step_timeout,
     add_target_options,
     configured,
+    fail_on_classes,
+    failing,
     interruptible,
     kind_groups,
     note_unavailable,
@@ -83,6 +86,7 @@ def add_parser(command: AddCommand) -> None:
     )
     fuzz_cmd.add_argument("--no-database", action="store_true", help="same as --database none")
     add_junit_xml(fuzz_cmd)
+    add_fail_on(fuzz_cmd)
     fuzz_cmd.add_argument(
         "--share-traces",
         action="store_true",
@@ -143,6 +147,7 @@ def add_parser(command: AddCommand) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    fail_on = fail_on_classes(args.fail_on)
     names = split(args.target, list(all_targets()), "target")
     if args.target.strip() == "all":
         note_unavailable()
@@ -180,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     if args.junit_xml:
         write_junit(args.junit_xml, results)
         print(f"junit: {args.junit_xml}")
-    return ExitStatus.DIVERGED if any(r.verdict == "diverges" for r in results) else ExitStatus.OK
+    return ExitStatus.DIVERGED if failing(results, fail_on) else ExitStatus.OK
 
 
 def _fuzz_one(

@@ -117,6 +117,37 @@ def add_junit_xml(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Every class of finding (see :attr:`harness.search.result.FuzzResult.finding`).
+FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic")
+
+
+def add_fail_on(parser: argparse.ArgumentParser) -> None:
+    """``--fail-on``: which finding classes make the exit status 1."""
+    parser.add_argument(
+        "--fail-on",
+        default=",".join(FINDING_CLASSES),
+        metavar="CLASSES",
+        help="finding classes that make the exit status 1, comma-separated, from:"
+        f" {', '.join(FINDING_CLASSES)}; the others are reported and do not fail the run",
+    )
+
+
+def fail_on_classes(text: str) -> frozenset[str]:
+    """The finding classes ``--fail-on TEXT`` names (checked before any work)."""
+    classes = frozenset(split(text, FINDING_CLASSES, "finding class"))
+    unknown = sorted(classes - set(FINDING_CLASSES))
+    if unknown:
+        raise InvalidArgument(
+            f"--fail-on: unknown finding class {unknown[0]!r}; choose from: {', '.join(FINDING_CLASSES)}"
+        )
+    return classes
+
+
+def failing(results: Sequence[Any], classes: frozenset[str]) -> bool:
+    """Whether any of ``results`` diverges with a finding of one of ``classes``."""
+    return any(r.verdict == "diverges" and r.finding in classes for r in results)
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Options that change what is checked of a target: its contracts and its code."""
     parser.add_argument(
