@@ -31,8 +31,8 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    named = get_target(args.target, args.family)  # first: it registers a user family's name
     trace, recorded = load_trace(args.trace)
-    named = get_target(args.target, args.family)
     target = configured(recorded.applied(named), args)
     retention = recorded.retention and not args.no_retention
     note = recorded.note(named)
