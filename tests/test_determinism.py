@@ -124,3 +124,27 @@ def test_batches_generate_different_traces(monkeypatch):
     assert len(traces_seen) == 160
     # derandomized batches repeating batch 0 would make these identical
     assert all(batch != batches[0] for batch in batches[1:])
+
+
+def test_a_pause_lands_where_it_did_whatever_ran_in_the_process_before():
+    """The line-event backends see lines of every file ever traced in the process; only the
+    running target's own files may count. A target traced before with a wider set of files
+    (the whole in-house package, identity module included) moved a later plain replay's
+    pause by a line (seen in a full-suite run, test order by xdist)."""
+    from dataclasses import replace as replaced
+
+    from harness.search.engine import observe
+    from harness.targets import get_target
+    from tests.fixtures.race_traces import race_trace
+
+    plain = get_target("mutant-copy-on-write-storage-local")
+    widened = replaced(plain, trace_modules=("harness.inhouse",))
+    trace = race_trace(plain.name, pause=3)
+
+    def stopped_at(target):
+        return observe(trace, target, retention=False)[1][0]
+
+    before = stopped_at(plain)
+    assert before.outcome == "paused" and "races.py" in before.value
+    assert stopped_at(widened) != before  # the identity module's lines count there
+    assert stopped_at(plain) == before

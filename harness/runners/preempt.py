@@ -32,14 +32,18 @@ OnPause = Callable[[str], "int | None"]
 
 
 class _Countdown:
-    __slots__ = ("remaining", "on_pause")
+    __slots__ = ("remaining", "on_pause", "files")
 
-    def __init__(self, remaining: int, on_pause: OnPause) -> None:
+    def __init__(self, remaining: int, on_pause: OnPause, files: frozenset[str]) -> None:
         self.remaining: int | None = remaining
         self.on_pause = on_pause
+        #: This target's files: the backends see lines of every file ever traced in this
+        #: process, and a line of another target's code must not count (else a count
+        #: would depend on what ran in the process before).
+        self.files = files
 
     def line(self, filename: str, lineno: int) -> None:
-        if self.remaining is None:
+        if self.remaining is None or filename not in self.files:
             return
         self.remaining -= 1
         if self.remaining == 0:
@@ -70,7 +74,7 @@ class Preemption:
         whether a pause point was still ahead when it ended (it ran out of line events)."""
         _BACKEND.install(self.files)
         me = greenlet.getcurrent()
-        countdown = _ACTIVE[me] = _Countdown(pause, on_pause)
+        countdown = _ACTIVE[me] = _Countdown(pause, on_pause, self.files)
         try:
             return action(), countdown.remaining is not None
         finally:
