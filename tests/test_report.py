@@ -147,7 +147,7 @@ def test_rerun_replaces_stale_pages_and_writes_atomically(tmp_path, found, monke
     monkeypatch.undo()
     report.write_atomic(target, "new")
     assert target.read_text() == "new"
-    assert target.stat().st_mode & 0o777 == 0o666 & ~report._UMASK  # not mkstemp's private 0600
+    assert target.stat().st_mode & 0o777 == 0o666 & ~report.process_umask()  # not mkstemp's private 0600
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -380,3 +380,19 @@ def test_a_module_factory_target_gets_safe_file_names_and_a_quoted_replay_comman
         timeout=120,
     )
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+
+
+def test_the_process_umask_is_read_without_changing_it():
+    """Reports are written with the process's umask (mkstemp's files are 0600), read from
+    /proc where there is one: never by setting it while another thread creates files."""
+    import os
+
+    report.process_umask.cache_clear()
+    calls = []
+    real = os.umask
+    try:
+        os.umask = lambda mask: calls.append(mask) or real(mask)
+        umask = report.process_umask()
+    finally:
+        os.umask = real
+    assert umask == real(umask) and calls == ([] if os.path.exists("/proc/self/status") else [0o022, umask])
