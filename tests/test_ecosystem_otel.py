@@ -76,6 +76,23 @@ def test_a_task_cannot_detach_its_parents_token():
     assert observed[3] == _returned(None) and observed[4] == _returned(None)
 
 
+def test_a_token_main_used_fails_as_used_in_the_task_that_copied_it():
+    """The task's copy of main's context holds the same token object: once main has
+    detached it, the task's detach fails because it was used (RuntimeError), which
+    ContextVar.reset checks before the context (the model said ValueError)."""
+    observed = _replayed(
+        ("main", "asyncio"),
+        (None, 0),
+        [
+            Step(0, _op("attach", ("a", 1))),
+            Step(1, _op("attach", ("b", 2))),
+            Step(0, _op("detach", 0)),
+            Step(1, _op("detach", 1)),
+        ],
+    )
+    assert observed[2] == _returned(None) and observed[3] == _returned("failed: RuntimeError")
+
+
 def test_a_pooled_thread_keeps_its_context_and_tokens_for_the_next_job():
     # run_in_executor runs each job in the pool thread's own context: the second job sees
     # the first one's value and its token is valid there

@@ -172,12 +172,18 @@ class Shared(OtelContext):
         return None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Token:
-    """The model's token: the values before its attach, and the context it was made in."""
+    """The model's token: the values before its attach, the context it was made in, and
+    whether a detach has used it. One token is one object, as the real ``Token`` is: a copy
+    of a worker's state (a child's inherited context) holds the same tokens."""
 
     before: dict[str, int]
     context: int
+    used: bool = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Token:
+        return self
 
 
 @dataclass
@@ -209,8 +215,12 @@ def _detach(state: ContextState, depth: int) -> str | None:
     if depth >= len(state.tokens):
         return NO_TOKEN
     token = state.tokens.pop(len(state.tokens) - 1 - depth)
+    # ContextVar.reset checks in this order, and marks the token used only when it resets
+    if token.used:
+        return "failed: RuntimeError"  # "has already been used once"
     if token.context != state.context:
-        return "failed: ValueError"  # ContextVar.reset: "created in a different Context"
+        return "failed: ValueError"  # "created in a different Context"
+    token.used = True
     state.values = dict(token.before)
     return None
 
