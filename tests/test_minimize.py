@@ -35,8 +35,8 @@ def test_canonicalize_relabels_in_order_of_first_use():
 def test_a_long_failing_trace_shrinks_to_the_two_steps_that_matter(noise, where):
     """Bury the seed Local's greenlet-sharing bug in up to 40 steps of noise.
 
-    The noise (main and one thread, on o0 and o1) cannot diverge on its own: the seed
-    keeps distinct threads apart, and ident reuse needs two threads. The bug lives on
+    The noise (main and one thread, on o0 and o1) cannot diverge on its own in what it
+    observes: the seed keeps distinct threads apart, and ident reuse needs two threads. The bug lives on
     o2: main sets it, a greenlet (the last step) reads it.
     """
     target = get_target("seed-local")
@@ -45,9 +45,11 @@ def test_a_long_failing_trace_shrinks_to_the_two_steps_that_matter(noise, where)
     steps.insert(min(where, len(steps)), Step(0, Op("set", 2, "a", 5)))
     steps.append(Step(greenlet, Op("get", 2, "a")))
     long_trace = Trace((*noise.workers, "greenlet"), ("local", "local", "local"), tuple(steps))
-    divergence = find_divergence(long_trace, target)
+    # without the retention check: a noise thread that ends holding a value is the seed's
+    # retention finding, met first (a random draw failed so in a full-suite run)
+    divergence = find_divergence(long_trace, target, retention=False)
     assert divergence is not None and divergence.index == len(steps) - 1
-    shrunk = minimize_divergence(divergence, target)
+    shrunk = minimize_divergence(divergence, target, retention=False)
     assert [(shrunk.trace.workers[s.worker], s.op.name) for s in shrunk.trace.steps] == [
         ("main", "set"),
         ("greenlet", "get"),
