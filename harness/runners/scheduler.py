@@ -227,10 +227,11 @@ class _Replay:
         blocked = observation is HANG and hasattr(handle, "collect")  # a worker of its own
         if blocked and (self.release_paused() or self._releases != releases):
             observation = handle.collect()  # blocked on what a paused worker held
-        if isinstance(observation, Observation) and observation.outcome == "paused" and observation.value:
-            self.paused[step.worker] = handle
-        else:
-            self.paused.pop(step.worker, None)
+        with self._releasing:  # the watchdog's thread may be releasing paused workers
+            if isinstance(observation, Observation) and observation.outcome == "paused" and observation.value:
+                self.paused[step.worker] = handle
+            else:
+                self.paused.pop(step.worker, None)
         return observation
 
     def _spawn(self, parent: WorkerHandle, child: int, context: SpawnContext) -> Any:
