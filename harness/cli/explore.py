@@ -7,24 +7,20 @@ import time
 
 from harness.cli.options import (
     AddCommand,
-    ExitStatus,
     add_fail_on,
     add_family,
     add_junit_xml,
     add_reports,
     add_step_timeout,
     fail_on_classes,
-    failing,
     interruptible,
     kinds_of,
-    note_unavailable,
     positive_int,
-    split,
+    run_targets,
 )
-from harness.cli.output import print_summary, show_result
+from harness.cli.output import finish_run, show_result
 from harness.oracles.baseline import builtin_paths, load_baseline
 from harness.report import results as report
-from harness.report.junit import write_junit
 from harness.search.explore import (
     DEFAULT_MAX_TRACES,
     MAX_STEPS,
@@ -36,7 +32,7 @@ from harness.search.explore import (
 from harness.support import interrupt
 from harness.support.paths import writable_file
 from harness.support.progress import ProgressLine
-from harness.targets import all_targets, get_target
+from harness.targets import get_target
 from harness.trace.trace import DEFAULT_KINDS
 
 
@@ -84,9 +80,7 @@ def add_parser(command: AddCommand) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     fail_on = fail_on_classes(args.fail_on)
-    names = split(args.target, list(all_targets()), "target")
-    if args.target.strip() == "all":
-        note_unavailable()
+    names = run_targets(args)
     groups = [
         group
         for text in args.kinds or [",".join(DEFAULT_KINDS)]
@@ -124,9 +118,4 @@ def run(args: argparse.Namespace) -> int:
                 f"{target.name} [{','.join(kinds)}]: no divergence in any trace up to {args.steps} steps"
                 f" ({result.examples} traces)"
             )
-    print_summary(results, time.monotonic() - started)
-    print(f"index: {report.write_index(directory)}")
-    if args.junit_xml:
-        write_junit(args.junit_xml, results)
-        print(f"junit: {args.junit_xml}")
-    return ExitStatus.DIVERGED if failing(results, fail_on) else ExitStatus.OK
+    return finish_run(directory, results, started, fail_on, args.junit_xml)

@@ -9,7 +9,6 @@ from typing import Any
 
 from harness.cli.options import (
     AddCommand,
-    ExitStatus,
     add_fail_on,
     add_family,
     add_junit_xml,
@@ -18,19 +17,16 @@ from harness.cli.options import (
     add_target_options,
     configured,
     fail_on_classes,
-    failing,
     interruptible,
     kind_groups,
-    note_unavailable,
     positive_float,
     positive_int,
-    split,
+    run_targets,
 )
-from harness.cli.output import print_summary, show_result
+from harness.cli.output import finish_run, show_result
 from harness.errors import InvalidArgument
 from harness.oracles.baseline import builtin_paths, load_baseline
 from harness.report import results as report
-from harness.report.junit import write_junit
 from harness.search.database import open_database
 from harness.search.fuzzer import FuzzResult, fuzz
 from harness.search.generation import SCHEDULES, Generation
@@ -40,7 +36,7 @@ from harness.search.shared import fuzz_shared, share_key
 from harness.support import interrupt
 from harness.support.paths import writable_file
 from harness.support.progress import ProgressLine
-from harness.targets import all_targets, get_target
+from harness.targets import get_target
 from harness.trace.kinds import child_process_kind
 from harness.trace.trace import DEFAULT_KINDS, WORKER_KINDS
 from strategies.pct import DEFAULT_DEPTH
@@ -148,10 +144,7 @@ def add_parser(command: AddCommand) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     fail_on = fail_on_classes(args.fail_on)
-    names = split(args.target, list(all_targets()), "target")
-    if args.target.strip() == "all":
-        note_unavailable()
-    targets = [configured(get_target(name, args.family), args) for name in names]
+    targets = [configured(get_target(name, args.family), args) for name in run_targets(args)]
     groups = kind_groups(args.kinds)
     max_examples = args.max_examples
     if max_examples is None and args.seconds is None:
@@ -179,13 +172,7 @@ def run(args: argparse.Namespace) -> int:
             for target in targets
             for kinds in groups
         ]
-    print_summary(results, time.monotonic() - started)
-    index = report.write_index(directory)
-    print(f"index: {index}")
-    if args.junit_xml:
-        write_junit(args.junit_xml, results)
-        print(f"junit: {args.junit_xml}")
-    return ExitStatus.DIVERGED if failing(results, fail_on) else ExitStatus.OK
+    return finish_run(directory, results, started, fail_on, args.junit_xml)
 
 
 def _fuzz_one(

@@ -21,7 +21,7 @@ from harness.errors import InvalidArgument
 from harness.runners import DEFAULT_STEP_TIMEOUT
 from harness.support import interrupt
 from harness.support.progress import ProgressLine
-from harness.targets import Target, unavailable_targets
+from harness.targets import Target, all_targets, get_target, unavailable_targets
 from harness.trace.kinds import ASGIREF_KINDS, CONTRACTS, DEFAULT_KINDS, WORKER_KINDS
 from harness.trace.trace import Trace
 from strategies import validate_kinds
@@ -141,11 +141,6 @@ def fail_on_classes(text: str) -> frozenset[str]:
             f"--fail-on: unknown finding class {unknown[0]!r}; choose from: {', '.join(FINDING_CLASSES)}"
         )
     return classes
-
-
-def failing(results: Sequence[Any], classes: frozenset[str]) -> bool:
-    """Whether any of ``results`` diverges with a finding of one of ``classes``."""
-    return any(r.verdict == "diverges" and r.finding in classes for r in results)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -283,18 +278,43 @@ class Recorded:
     contracts: Mapping[str, str] = field(default_factory=dict)
     retention: bool = True
 
+    def _overridden(self, target: Target) -> dict[str, str]:
+        return {kind: rule for kind, rule in self.contracts.items() if target.contract(kind) != rule}
+
     def applied(self, target: Target) -> Target:
         """``target`` checking the recorded contracts (the command line may still override)."""
-        changed = {kind: rule for kind, rule in self.contracts.items() if target.contract(kind) != rule}
+        changed = self._overridden(target)
         return replace(target, contracts={**target.contracts, **changed}) if changed else target
 
     def note(self, target: Target) -> str | None:
         """One line naming what the file makes replay check beyond ``target``'s own rules."""
-        changed = [f"{kind}={rule}" for kind, rule in self.contracts.items() if target.contract(kind) != rule]
-        parts = ([f"contract {', '.join(changed)}"] if changed else []) + (
-            [] if self.retention else ["retention off"]
-        )
+        changed = [f"{kind}={rule}" for kind, rule in self._overridden(target).items()]
+        parts = [f"contract {', '.join(changed)}"] if changed else []
+        parts += [] if self.retention else ["retention off"]
         return f"checking as the trace file records: {'; '.join(parts)}" if parts else None
+
+
+def one_trace_run(args: argparse.Namespace) -> tuple[Target, Trace, bool]:
+    """What replay and shrink run: the target (as the trace file and the command line
+    configure it), the trace, and whether retention is checked; a line on stderr says what
+    the file changed."""
+    named = get_target(args.target, args.family)  # first: it registers a user family's name
+    trace, recorded = load_trace(args.trace)
+    target = configured(recorded.applied(named), args)
+    note = recorded.note(named)
+    if note is not None:
+        print(note, file=sys.stderr)
+    check_families(trace, target)
+    return target, trace, recorded.retention and not args.no_retention
+
+
+def run_targets(args: argparse.Namespace) -> list[str]:
+    """The names ``--target`` gives (``all``: every built-in target available here, one line
+    on stderr per reason some are not)."""
+    names = split(args.target, list(all_targets()), "target")
+    if args.target.strip() == "all":
+        note_unavailable()
+    return names
 
 
 def load_trace(path: str) -> tuple[Trace, Recorded]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.cli.options import ExitStatus
 from harness.report import results as report
+from harness.report.junit import write_junit
 from harness.search.fuzzer import FuzzResult
 
 
@@ -69,3 +72,21 @@ def print_summary(results: Sequence[FuzzResult], seconds: float) -> None:
         + (f" (findings: {found})" if found else "")
         + f"; {sum(r.examples for r in results)} examples in {seconds:.1f}s"
     )
+
+
+def finish_run(
+    directory: Path,
+    results: Sequence[FuzzResult],
+    started: float,
+    fail_on: frozenset[str],
+    junit_xml: str | None,
+) -> int:
+    """The end of a fuzz or explore run: the summary, the index, the JUnit file if asked
+    for; the exit status (1 when a result diverges with a finding of a class in ``fail_on``)."""
+    print_summary(results, time.monotonic() - started)
+    print(f"index: {report.write_index(directory)}")
+    if junit_xml:
+        write_junit(junit_xml, results)
+        print(f"junit: {junit_xml}")
+    failed = any(r.verdict == "diverges" and r.finding in fail_on for r in results)
+    return ExitStatus.DIVERGED if failed else ExitStatus.OK

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from harness.cli.options import (
     AddCommand,
     ExitStatus,
-    check_families,
-    configured,
-    load_trace,
     one_trace_options,
+    one_trace_run,
     positive_int,
 )
 from harness.oracles.compare import first_divergence, format_table
 from harness.search.engine import observe
-from harness.targets import get_target
 
 
 def add_parser(command: AddCommand) -> None:
@@ -31,14 +27,7 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    named = get_target(args.target, args.family)  # first: it registers a user family's name
-    trace, recorded = load_trace(args.trace)
-    target = configured(recorded.applied(named), args)
-    retention = recorded.retention and not args.no_retention
-    note = recorded.note(named)
-    if note is not None:
-        print(note, file=sys.stderr)
-    check_families(trace, target)
+    target, trace, retention = one_trace_run(args)
     expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
     for run in range(1, args.repeat):
         again = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)[1]

@@ -11,16 +11,13 @@ from harness.cli.options import (
     AddCommand,
     ExitStatus,
     add_reports,
-    check_families,
-    configured,
-    load_trace,
     one_trace_options,
+    one_trace_run,
 )
 from harness.report import results as report
 from harness.search.engine import find_divergence, minimize_divergence
 from harness.support import environment, interrupt
 from harness.support.paths import writable_file
-from harness.targets import get_target
 from harness.trace.trace import Trace
 
 
@@ -34,14 +31,7 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    named = get_target(args.target, args.family)  # first: it registers a user family's name
-    trace, recorded = load_trace(args.trace)
-    target = configured(recorded.applied(named), args)
-    retention = recorded.retention and not args.no_retention
-    note = recorded.note(named)
-    if note is not None:
-        print(note, file=sys.stderr)
-    check_families(trace, target)
+    target, trace, retention = one_trace_run(args)
     output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
     divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
