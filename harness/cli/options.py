@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.errors import InvalidArgument
 from harness.runners import DEFAULT_STEP_TIMEOUT
+from harness.search.result import FINDING_CLASSES
 from harness.support import interrupt
 from harness.support.progress import ProgressLine
 from harness.targets import Target, all_targets, get_target, unavailable_targets
@@ -115,10 +116,6 @@ def add_junit_xml(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--junit-xml", metavar="PATH", help="also write the results as JUnit XML (default: none)"
     )
-
-
-#: Every class of finding (see :attr:`harness.search.result.FuzzResult.finding`).
-FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic")
 
 
 def add_fail_on(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from harness.oracles.compare import Divergence
 
+#: Every class of finding, in the order the CLI lists them.
+FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic")
 #: The finding class of a divergence whose first diverging step observed this outcome (any
 #: other outcome, a value or an exception, is an isolation finding).
 FINDING_OF_OUTCOME = {"hang": "hang", "crash": "crash", "retained": "retention"}
