@@ -98,11 +98,11 @@ def test_every_run_ends_with_a_summary_passing_runs_included(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     summary = run.stdout[run.stdout.index("\nsummary:\n") :].splitlines()
     assert summary[2].split()[:4] == ["target", "kinds", "verdict", "finding"]
-    assert summary[3].split()[:4] == ["seed-local", "greenlet", "diverges", "retention"]
+    assert summary[3].split()[:4] == ["seed-local", "greenlet", "diverges", "isolation+retention"]
     assert summary[4].split()[:5] == ["inhouse-local", "greenlet", "conforms", "-", "40"]
-    assert summary[5].startswith("2 runs: 1 diverges, 1 conforms (findings: 1 retention); ")
+    assert summary[5].startswith("2 runs: 1 diverges, 1 conforms (findings: 1 isolation, 1 retention); ")
     result = json.loads((tmp_path / "reports/results/seed-local--greenlet.json").read_text())
-    assert result["finding"] == "retention"
+    assert result["finding"] == "isolation" and result["findings"] == ["isolation", "retention"]
 
 
 def test_seconds_budget_stops(tmp_path):
@@ -498,8 +498,8 @@ def test_a_divergences_trace_file_records_what_was_checked():
 
 
 def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
-    """The seed Local's first finding on greenlets is its retention: reported either way,
-    failing the run only when --fail-on names its class."""
+    """The seed Local on greenlets has two findings, its sharing (isolation) and its
+    retention: both are reported either way; the run fails only when --fail-on names one."""
     common = [
         "fuzz",
         "--target",
@@ -507,14 +507,19 @@ def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
         "--kinds",
         "greenlet",
         "--max-examples",
-        "30",
+        "60",
         "--no-database",
+        "--seed",
+        "1",
     ]
-    lenient = harness(*common, "--seed", "1", "--fail-on", "isolation,hang,crash", cwd=tmp_path)
+    lenient = harness(*common, "--fail-on", "hang,crash", cwd=tmp_path)
     assert lenient.returncode == 0, lenient.stdout + lenient.stderr
-    assert "seed-local DIVERGES" in lenient.stdout and "diverges  retention" in lenient.stdout
-    strict = harness(*common, "--seed", "1", "--fail-on", "retention", cwd=tmp_path)
-    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "(finding 1 of 2, isolation)" in lenient.stdout
+    assert "(finding 2 of 2, retention)" in lenient.stdout
+    assert "diverges  isolation+retention" in lenient.stdout
+    for fail_on in ("retention", "isolation"):
+        strict = harness(*common, "--fail-on", fail_on, cwd=tmp_path)
+        assert strict.returncode == 1, strict.stdout + strict.stderr
 
 
 def test_an_unknown_finding_class_is_one_line_exit_2_before_any_work(tmp_path):

@@ -114,6 +114,12 @@ def add_parser(command: AddCommand) -> None:
         " a worker ends, a release and a drop)",
     )
     fuzz_cmd.add_argument(
+        "--first-only",
+        action="store_true",
+        help="stop at the first finding (default: search the whole budget and report one finding of"
+        " each class: isolation, hang, crash, retention, nondeterministic)",
+    )
+    fuzz_cmd.add_argument(
         "--no-swarm", action="store_true", help="every trace may use every op, object and name (no swarm)"
     )
     fuzz_cmd.add_argument(
@@ -214,6 +220,7 @@ def _run_options(args: argparse.Namespace, database: Any) -> FuzzOptions:
         isolate=args.isolate,
         baseline=args.loaded_baseline,
         retention=not args.no_retention,
+        first_only=args.first_only,
     )
 
 

@@ -24,18 +24,28 @@ def show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
     written = report.write_result(directory, result, target)
     if result.divergence is None:
         return result
-    files = written["files"]
-    flaky = " (FLAKY: did not reproduce on replay; trace not shrunk)" if result.flaky else ""
     if result.known is not None:
         print(
             f"\n{target.name}: KNOWN divergence ({result.divergence.signature()}), accepted: {result.known}"
         )
-    else:
-        print(f"\n{target.name} DIVERGES ({result.divergence.signature()}){flaky}:")
-    print(result.divergence.table())
-    print(f"report: {directory / files['page']}")
-    print(f"replay: {report.replay_command(result.divergence, directory / files['trace'])}\n")
+        _print_divergence(directory, result.divergence, written["files"])
+        return result
+    count = len(result.findings)
+    shown = [(result.finding, result.divergence, written["files"])]
+    also = zip(result.also, written["also"], strict=True)
+    shown += [(f.finding, f.divergence, w["files"]) for f, w in also]
+    for number, (finding, divergence, files) in enumerate(shown, 1):
+        of = f"finding {number} of {count}, " if count > 1 else ""
+        flaky = " (did not reproduce on replay; trace not shrunk)" if finding == "nondeterministic" else ""
+        print(f"\n{target.name} DIVERGES ({of}{finding}{flaky}): {divergence.signature()}")
+        _print_divergence(directory, divergence, files)
     return result
+
+
+def _print_divergence(directory: Path, divergence, files: dict[str, str]) -> None:
+    print(divergence.table())
+    print(f"report: {directory / files['page']}")
+    print(f"replay: {report.replay_command(divergence, directory / files['trace'])}\n")
 
 
 #: The verdicts in the order the summary counts them.
@@ -44,14 +54,14 @@ VERDICTS = ("diverges", "known", "conforms", "unsupported")
 
 def print_summary(results: Sequence[FuzzResult], seconds: float) -> None:
     """The end-of-run summary on stdout: one row per target and kinds (verdict, the class of
-    what was found, examples, seconds), then the totals, passing runs included."""
+    every distinct finding, examples, seconds), then the totals, passing runs included."""
     rows = [("target", "kinds", "verdict", "finding", "examples", "seconds")]
     rows += [
         (
             r.target,
             ",".join(r.kinds),
             r.verdict,
-            r.finding or "-",
+            "+".join(r.findings) or "-",
             str(r.examples),
             f"{r.seconds:.1f}",
         )
@@ -62,7 +72,7 @@ def print_summary(results: Sequence[FuzzResult], seconds: float) -> None:
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     verdicts = Counter(r.verdict for r in results)
-    findings = Counter(r.finding for r in results if r.verdict == "diverges")
+    findings = Counter(finding for r in results for finding in r.findings)
     found = ", ".join(f"{count} {name}" for name, count in sorted(findings.items()))
     print(
         f"{len(results)} runs: "
@@ -82,11 +92,11 @@ def finish_run(
     junit_xml: str | None,
 ) -> int:
     """The end of a fuzz or explore run: the summary, the index, the JUnit file if asked
-    for; the exit status (1 when a result diverges with a finding of a class in ``fail_on``)."""
+    for; the exit status (1 when some result has a finding of a class in ``fail_on``)."""
     print_summary(results, time.monotonic() - started)
     print(f"index: {report.write_index(directory)}")
     if junit_xml:
-        write_junit(junit_xml, results)
+        write_junit(junit_xml, results, fail_on)
         print(f"junit: {junit_xml}")
-    failed = any(r.verdict == "diverges" and r.finding in fail_on for r in results)
+    failed = any(set(r.findings) & fail_on for r in results)
     return ExitStatus.DIVERGED if failed else ExitStatus.OK

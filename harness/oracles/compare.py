@@ -9,6 +9,10 @@ from typing import Any
 from harness.oracles.explain import paused_observation_text, pauses, worker_lives
 from harness.trace.trace import Observation, Trace
 
+#: The finding class of a divergence whose first diverging step observed this outcome (any
+#: other outcome, a value or an exception, is an isolation finding).
+FINDING_OF_OUTCOME = {"hang": "hang", "crash": "crash", "retained": "retention"}
+
 
 @dataclass(frozen=True)
 class Divergence:
@@ -36,6 +40,13 @@ class Divergence:
         return (
             f"{self.step_name()}: expected {self.expected[self.index]}, observed {self.observed[self.index]}"
         )
+
+    @property
+    def finding(self) -> str:
+        """The class of finding this divergence is: ``"hang"``, ``"crash"``, ``"retention"``
+        (memory outlived its worker or Local) or ``"isolation"`` (a worker observed what
+        its contract forbids), read from the outcome observed at the divergent step."""
+        return FINDING_OF_OUTCOME.get(self.observed[self.index].outcome, "isolation")
 
     def kind(self) -> tuple[str, str, str]:
         """What failed, without the values: op name and the two outcomes.
@@ -97,6 +108,37 @@ class DivergenceError(AssertionError):
             f"{divergence.target} diverges from the model at step {divergence.index} "
             f"({divergence.signature()}):\n{divergence.table()}"
         )
+
+
+class IsolationError(DivergenceError):
+    """A divergence whose finding is ``isolation``."""
+
+
+class RetentionError(DivergenceError):
+    """A divergence whose finding is ``retention``."""
+
+
+class HangError(DivergenceError):
+    """A divergence whose finding is ``hang``."""
+
+
+class CrashError(DivergenceError):
+    """A divergence whose finding is ``crash``."""
+
+
+_ERROR_OF_FINDING: dict[str, type[DivergenceError]] = {
+    "isolation": IsolationError,
+    "retention": RetentionError,
+    "hang": HangError,
+    "crash": CrashError,
+}
+
+
+def divergence_error(divergence: Divergence) -> DivergenceError:
+    """The :class:`DivergenceError` to raise for ``divergence``: one subclass per finding
+    class, so Hypothesis, which tells failures apart by exception type and origin, keeps
+    (and shrinks, and reports) one failure per class instead of the first only."""
+    return _ERROR_OF_FINDING[divergence.finding](divergence)
 
 
 def first_divergence(expected: Sequence[Observation], observed: Sequence[Observation]) -> int | None:

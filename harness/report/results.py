@@ -145,11 +145,14 @@ def write_divergence(
     env: dict[str, Any],
     known: str | None = None,
     retention: bool = True,
+    finding: str | None = None,
 ) -> dict[str, str]:
     """Write the page, text report, trace JSON and reproducer of ``divergence`` (with
     ``known``, the reason it is an accepted, known divergence; ``retention``: whether the
-    run checked retention, recorded in the trace file); return their paths relative to
+    run checked retention, recorded in the trace file; ``finding``: its class, when not
+    the divergence's own, as for a nondeterministic one); return their paths relative to
     ``directory``."""
+    finding = finding or divergence.finding
     name = divergence_id(divergence)
     folder = directory / "divergences"
     trace_path = folder / f"{name}.trace.json"
@@ -164,6 +167,7 @@ def write_divergence(
         f"target: {divergence.target}\n"
         f"contract: {contracts}\n"
         f"divergence at step {divergence.index}: {divergence.signature()}\n"
+        f"finding: {finding}\n"
         + (f"known divergence: {known}\n" if known else "")
         + "workers:\n"
         + "".join(
@@ -174,7 +178,9 @@ def write_divergence(
         f"{divergence.table()}\n\n"
         f"replay: {replay_command(divergence, trace_path)}\n",
     )
-    write_atomic(page_path, render_page(divergence, target, kinds, env, trace_path, script_path, known))
+    write_atomic(
+        page_path, render_page(divergence, target, kinds, env, trace_path, script_path, known, finding)
+    )
     return {
         "id": name,
         "page": str(page_path.relative_to(directory)),
@@ -192,6 +198,7 @@ def render_page(
     trace_path: Path,
     script_path: Path,
     known: str | None = None,
+    finding: str | None = None,
 ) -> str:
     """The divergence page: the trace as swimlanes (one column per worker, one row per
     step), the first divergence highlighted, where each paused worker stopped (its lane
@@ -222,6 +229,7 @@ def render_page(
         index_href="../index.html",
         env=env,
         known=known,
+        finding=finding or divergence.finding,
     )
 
 
@@ -317,11 +325,22 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
             data["environment"],
             result.known,
             retention=result.retention,
+            finding=result.finding,
+        )
+    for finding, written in zip(result.also, data["also"], strict=True):
+        written["files"] = write_divergence(
+            directory,
+            finding.divergence,
+            target,
+            result.kinds,
+            data["environment"],
+            retention=result.retention,
+            finding=finding.finding,
         )
     path = directory / "results" / f"{file_slug(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)
     write_atomic(path, json.dumps(data, indent=1) + "\n")
-    for name in stale - set(data.get("files", {}).values()):
+    for name in stale - _files_of_data(data):
         (directory / name).unlink(missing_ok=True)  # the previous run's pages for this cell
     return data
 
@@ -329,9 +348,13 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
 def _files_of(result_path: Path) -> set[str]:
     """The divergence files the result at ``result_path`` names (none if unreadable)."""
     old = read_result(result_path)
-    if old is None or "files" not in old:
-        return set()
-    return {old["files"][key] for key in _PAGE_KEYS}
+    return set() if old is None else _files_of_data(old)
+
+
+def _files_of_data(data: dict[str, Any]) -> set[str]:
+    """The divergence files a result names, its other findings' included."""
+    named = [data.get("files"), *(finding.get("files") for finding in data.get("also", []))]
+    return {files[key] for files in named if files for key in _PAGE_KEYS}
 
 
 #: Larger than any result this harness writes (a shrunk trace and its observations).
@@ -391,6 +414,20 @@ def _usable(data: Any) -> bool:
         return False
     contracts = data.get("contracts", {})
     if not (isinstance(contracts, dict) and all(isinstance(rule, str) for rule in contracts.values())):
+        return False
+    also = data.get("also", [])
+    if not (
+        isinstance(also, list)
+        and all(
+            isinstance(finding, dict)
+            and isinstance(finding.get("finding"), str)
+            and isinstance(finding.get("files"), dict)
+            and all(_is_divergence_file(finding["files"].get(key)) for key in _PAGE_KEYS)
+            and isinstance(finding.get("divergence"), dict)
+            and isinstance(finding["divergence"].get("signature"), str)
+            for finding in also
+        )
+    ):
         return False
     if data["verdict"] in ("diverges", "known"):
         files, divergence = data.get("files"), data.get("divergence")

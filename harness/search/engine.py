@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.oracles.compare import Divergence, DivergenceError, first_divergence
+from harness.oracles.compare import Divergence, divergence_error, first_divergence
 from harness.oracles.retention import retention_plan
 from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
 from harness.search.minimize import minimize, rebuild
@@ -56,10 +56,11 @@ def check(
     retention: bool = True,
 ) -> None:
     """Replay ``trace``; raise :class:`DivergenceError` (an ``AssertionError`` whose message
-    is the trace table) if ``target`` diverges from the model."""
+    is the trace table; its subclass names the finding class, see
+    :func:`harness.oracles.compare.divergence_error`) if ``target`` diverges from the model."""
     divergence = find_divergence(trace, target, step_timeout, isolate=isolate, retention=retention)
     if divergence is not None:
-        raise DivergenceError(divergence)
+        raise divergence_error(divergence)
 
 
 def minimize_divergence(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -9,9 +10,12 @@ from typing import Any, cast
 
 from hypothesis import Phase, given, seed, settings
 from hypothesis.database import ExampleDatabase
-from hypothesis.errors import Flaky
+from hypothesis.errors import FlakyFailure
 
 from harness.errors import InvalidArgument
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 from harness.model.reference import FRESH
 from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
@@ -19,7 +23,7 @@ from harness.search import profiles
 from harness.search.database import open_database
 from harness.search.engine import check, minimize_divergence
 from harness.search.options import FuzzOptions
-from harness.search.result import FuzzResult
+from harness.search.result import Finding, FuzzResult
 from harness.support.environment import gevent_patched
 from harness.targets.base import Target
 from harness.trace.kinds import child_process_kind
@@ -48,6 +52,8 @@ class FuzzProgress:
     examples: int = 0
     divergences: int = 0
     first_failure: int | None = None
+    #: The example at which each finding class first failed.
+    first_of: dict[str, int] = field(default_factory=dict)
     #: Seconds from the start to the end of the first failing example.
     first_failure_seconds: float | None = None
     #: Seconds spent inside the property (replaying and comparing), the rest being
@@ -76,8 +82,12 @@ def fuzz(
     an unknown keyword is a user mistake (:class:`InvalidArgument`).
 
     Runs ``max_examples`` examples, or repeated batches until ``seconds`` have
-    passed (whichever limit is given; both may be). Stops at the first divergence,
-    which Hypothesis shrinks; the result holds the shrunk divergence. The example
+    passed (whichever limit is given; both may be). A divergence does not end the run:
+    it searches its whole budget for one finding of each class (isolation, hang, crash,
+    retention, nondeterministic), each shrunk on its own by Hypothesis, which tells
+    failures apart by their exception type (see :func:`harness.oracles.compare.divergence_error`);
+    the result holds the most severe, the others in ``also``. ``first_only`` stops at
+    the first divergence instead. The example
     database (``"default"``: Hypothesis's, under ``.hypothesis/``) replays earlier
     failures first. The shrunk trace is then minimised further by
     :func:`harness.search.engine.minimize_divergence`.
@@ -142,34 +152,37 @@ def fuzz(
         seed=options.seed,
         shrink=generation.hypothesis_shrink,
     )
-    divergence, flaky = loop.run(
+    failures = loop.run(
         generation.guided(property_),
         state,
         max_examples=options.max_examples,
         seconds=options.seconds,
         progress=progress,
+        keep_going=not options.first_only,
     )
-    reason = None
-    if divergence is None and known:
-        divergence, reason = known[0]
-    if divergence is not None and not flaky:
-        divergence = minimize_divergence(
-            divergence, target, step_timeout, isolate=isolate, retention=retention
-        )
-    return FuzzResult.made(
-        target.name,
-        requested,
+    findings = []
+    for divergence, flaky in failures:
+        if not flaky:
+            divergence = minimize_divergence(
+                divergence, target, step_timeout, isolate=isolate, retention=retention
+            )
+        finding = "nondeterministic" if flaky else divergence.finding
+        findings.append(Finding(finding, divergence, state.first_of.get(finding)))
+    fields: dict[str, Any] = dict(
         preempt=generation.preempt,
         retention=retention,
         examples=state.examples,
         seconds=state.elapsed,
-        divergence=divergence,
-        first_failure=state.first_failure,
-        flaky=flaky,
         unsupported=unsupported,
         contracts=contracts,
-        known=reason,
     )
+    if not findings and known:
+        divergence, reason = known[0]
+        divergence = minimize_divergence(
+            divergence, target, step_timeout, isolate=isolate, retention=retention
+        )
+        return FuzzResult.made(target.name, requested, divergence=divergence, known=reason, **fields)
+    return FuzzResult.of_findings(target.name, requested, findings, **fields)
 
 
 def _check_factories(target: Target) -> None:
@@ -221,11 +234,14 @@ def resolve_profile(profile: str | None) -> str:
 
 class HypothesisLoop:
     """Runs a property over ``strategy`` in Hypothesis runs of bounded size until the
-    budget is spent or an example fails.
+    budget is spent (or, unless it keeps going, an example fails).
 
     One Hypothesis run's bookkeeping grows with its examples, so large budgets run as
     several runs (:data:`_MAX_RUN` examples each; :data:`_BATCH` when timed), sharing
     one example database key, so a failure found once replays first next time.
+    Keeping going, a run after a finding looks only for findings of other classes, under
+    a database key of its own (a failure Hypothesis replays and sees pass is deleted
+    from its key, and the first finding must still replay first next time).
     """
 
     def __init__(
@@ -248,15 +264,21 @@ class HypothesisLoop:
         # variants of the failure (each costing a step timeout when it hangs).
         skipped = {Phase.explain} if shrink else {Phase.explain, Phase.shrink}
         phases = [phase for phase in Phase if phase not in skipped]
-        self.overrides: dict[str, Any] = dict(
-            report_multiple_bugs=False, derandomize=derandomize, phases=phases
-        )
+        self.overrides: dict[str, Any] = dict(derandomize=derandomize, phases=phases)
         # Always explicit, so no Hypothesis profile (e.g. its CI one) can drop the database.
         self.overrides["database"] = open_database(database) if isinstance(database, str) else database
 
-    def _test(self, property_: Callable[[Trace], None], examples: int, batch: int) -> Callable[[], None]:
+    def _test(
+        self,
+        property_: Callable[[Trace], None],
+        examples: int,
+        batch: int,
+        *,
+        found: frozenset[str],
+        keep_going: bool,
+    ) -> Callable[[], None]:
         test = given(self.strategy)(property_)
-        overrides = self.overrides
+        overrides = {**self.overrides, "report_multiple_bugs": keep_going}
         if self.seed is not None:
             test = seed(self.seed * _SEED_STRIDE + batch)(test)  # runs of nearby seeds share no batch
             overrides = {**overrides, "derandomize": False}
@@ -266,7 +288,10 @@ class HypothesisLoop:
             overrides = {**overrides, "derandomize": False}
         run = settings(settings.get_profile(self.profile), max_examples=examples, **overrides)(test)
         # Same hook Hypothesis's stateful tests use: one database key per target and kinds.
-        run.hypothesis.inner_test._hypothesis_internal_add_digest = self.database_key
+        key = self.database_key
+        if found:
+            key += b"|beyond " + ",".join(sorted(found)).encode()
+        run.hypothesis.inner_test._hypothesis_internal_add_digest = key
         return run
 
     def run(
@@ -277,18 +302,26 @@ class HypothesisLoop:
         max_examples: int | None,
         seconds: float | None,
         progress: ProgressCallback | None = None,
-    ) -> tuple[Divergence | None, bool]:
+        keep_going: bool = False,
+    ) -> list[tuple[Divergence, bool]]:
         """Run ``property_`` until ``max_examples`` examples (counted in ``state``) or
-        ``seconds`` are spent, or it raises :class:`DivergenceError`; return the
-        (Hypothesis-shrunk) divergence and whether it was flaky (did not reproduce)."""
+        ``seconds`` are spent, or (unless ``keep_going``) it raises :class:`DivergenceError`;
+        return each distinct failure, (Hypothesis-shrunk) divergence and whether it was
+        flaky (did not reproduce), in the order found: one per finding class."""
+        found: list[tuple[Divergence, bool]] = []
+        classes: set[str] = set()  # of the findings made: later runs look for others
 
         def counted(trace: Trace) -> None:
             state.examples += 1
             started = time.perf_counter()
             try:
                 property_(trace)
-            except DivergenceError:
+            except DivergenceError as exc:
+                finding = exc.divergence.finding
+                if finding in classes:
+                    return  # found already: a later run looks for the other classes
                 state.divergences += 1
+                state.first_of.setdefault(finding, state.examples)
                 if state.first_failure is None:
                     state.first_failure = state.examples
                     state.first_failure_seconds = state.elapsed
@@ -312,18 +345,43 @@ class HypothesisLoop:
                 rate = done / max(time.monotonic() - state.started, 1e-3)
                 fits = int(rate * (cast(float, deadline) - time.monotonic())) if done else _FIRST_TIMED_BATCH
                 budget = min(budget, _BATCH, max(fits, 1))
-            run = self._test(counted, max(budget, 1), batch)
+            run = self._test(counted, max(budget, 1), batch, found=frozenset(classes), keep_going=keep_going)
             batch += 1
             try:
                 run()
-            except DivergenceError as exc:
-                return exc.divergence, False
-            except Flaky as exc:
-                failures = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, DivergenceError)]
-                if not failures:
+            except Exception as exc:
+                failures = _failures(exc)
+                if failures is None:
                     raise
-                return failures[0].divergence, True
+                for divergence, flaky in failures:
+                    finding = "nondeterministic" if flaky else divergence.finding
+                    if finding not in classes:
+                        found.append((divergence, flaky))
+                        state.first_of.setdefault(finding, state.first_of.get(divergence.finding, 0))
+                    classes.update((finding, divergence.finding))
+                if not keep_going:
+                    return found
             if max_examples is not None and state.examples - spent >= max_examples:
-                return None, False
+                return found
             if deadline is not None and time.monotonic() >= deadline:
-                return None, False
+                return found
+
+
+def _failures(error: BaseException) -> list[tuple[Divergence, bool]] | None:
+    """The divergences a Hypothesis run raised, each with whether it was flaky (did not
+    reproduce), from one failure or a group of distinct ones; ``None`` if anything in
+    ``error`` is not a divergence (a real error, to be raised)."""
+    if isinstance(error, DivergenceError):
+        return [(error.divergence, False)]
+    if isinstance(error, FlakyFailure):
+        inner = [e for e in error.exceptions if isinstance(e, DivergenceError)]
+        return [(inner[0].divergence, True)] if inner else None
+    if isinstance(error, BaseExceptionGroup):
+        failures: list[tuple[Divergence, bool]] = []
+        for part in error.exceptions:
+            found = _failures(part)
+            if found is None:
+                return None
+            failures += found
+        return failures
+    return None

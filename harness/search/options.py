@@ -24,7 +24,9 @@ class FuzzOptions:
     watchdog; ``derandomize`` / ``seed``: a run that repeats itself; ``check_unsupported``:
     also fuzz kinds a target declares not isolated; ``isolate``: each replay in a forked
     child; ``dry_run``: generate, replay nothing; ``baseline``: known divergences;
-    ``retention``: check that values nobody holds are collectable.
+    ``retention``: check that values nobody holds are collectable; ``first_only``: stop at
+    the first finding instead of searching the whole budget for one finding of each class
+    (for measuring the time to a first failure).
     """
 
     max_examples: int | None = None
@@ -40,6 +42,7 @@ class FuzzOptions:
     dry_run: bool = False
     baseline: Baseline | None = None
     retention: bool = True
+    first_only: bool = False
 
     def changed(self, **changes: Any) -> FuzzOptions:
         """These options with ``changes``; an unknown option is a user mistake."""

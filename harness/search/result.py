@@ -4,15 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from harness.oracles.compare import Divergence
 
 #: Every class of finding, in the order the CLI lists them.
 FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic")
-#: The finding class of a divergence whose first diverging step observed this outcome (any
-#: other outcome, a value or an exception, is an isolation finding).
-FINDING_OF_OUTCOME = {"hang": "hang", "crash": "crash", "retained": "retention"}
+#: The classes from most to least severe: a result's first finding, and its index cell,
+#: is the most severe one. A worker seeing what its contract forbids is the bug users
+#: fuzz for; a hang or crash stops a program; memory kept too long costs memory; a
+#: finding that did not reproduce is a lead, not a verdict.
+SEVERITY = ("isolation", "hang", "crash", "retention", "nondeterministic")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One distinct finding of a run: its class and its (minimised) divergence."""
+
+    finding: str
+    divergence: Divergence
+    #: Examples run up to and including the first one that found it.
+    first_failure: int | None = None
+
+    @property
+    def flaky(self) -> bool:
+        """Whether it did not reproduce on replay (its trace is reported unshrunk)."""
+        return self.finding == "nondeterministic"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "finding": self.finding,
+            "first_failure": self.first_failure,
+            "divergence": self.divergence.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["finding"], Divergence.from_dict(data["divergence"]), data.get("first_failure"))
+
+
+def by_severity(findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` most severe first (see :data:`SEVERITY`), found-first within a class."""
+    return sorted(findings, key=lambda f: SEVERITY.index(f.finding))
 
 
 @dataclass(frozen=True)
@@ -39,6 +74,9 @@ class FuzzResult:
     preempt: bool = True
     #: Whether the retention oracle ran (``--no-retention``: not).
     retention: bool = True
+    #: The run's other distinct findings (one per class), each minimised on its own,
+    #: most severe first; ``divergence`` is the most severe of all.
+    also: tuple[Finding, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -56,10 +94,41 @@ class FuzzResult:
         contract forbids)."""
         if self.divergence is None:
             return None
-        if self.flaky:
-            return "nondeterministic"
-        outcome = self.divergence.observed[self.divergence.index].outcome
-        return FINDING_OF_OUTCOME.get(outcome, "isolation")
+        return "nondeterministic" if self.flaky else self.divergence.finding
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """The class of every distinct finding, most severe first (empty when nothing was
+        found, or only known divergences)."""
+        if self.divergence is None or self.known is not None:
+            return ()
+        return (cast(str, self.finding), *(f.finding for f in self.also))
+
+    @classmethod
+    def of_findings(
+        cls,
+        target: str,
+        kinds: Sequence[str],
+        findings: Sequence[Finding],
+        **fields: Any,
+    ) -> FuzzResult:
+        """:meth:`made` from a run's distinct ``findings`` (any order; may be empty): the
+        most severe is the result's divergence, the others go to :attr:`also`."""
+        ordered = by_severity(findings)
+        if not ordered:
+            return cls.made(target, kinds, **fields)
+        first, *others = ordered
+        return cls.made(
+            target,
+            kinds,
+            divergence=first.divergence,
+            first_failure=min(f.first_failure for f in ordered if f.first_failure is not None)
+            if any(f.first_failure is not None for f in ordered)
+            else None,
+            flaky=first.flaky,
+            also=others,
+            **fields,
+        )
 
     @classmethod
     def made(
@@ -77,6 +146,7 @@ class FuzzResult:
         unsupported: Sequence[str] = (),
         contracts: Mapping[str, str] | None = None,
         known: str | None = None,
+        also: Sequence[Finding] = (),
     ) -> FuzzResult:
         """The one way a run makes its result: what was checked (``preempt``, ``retention``)
         must be said, so no run reports a check it did not make."""
@@ -93,6 +163,7 @@ class FuzzResult:
             known,
             preempt,
             retention,
+            tuple(also),
         )
 
     @classmethod
@@ -112,6 +183,7 @@ class FuzzResult:
             data.get("known"),
             data.get("preempt", True),
             data.get("retention", True),
+            tuple(Finding.from_dict(f) for f in data.get("also", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +195,7 @@ class FuzzResult:
             "seconds": round(self.seconds, 3),
             "verdict": self.verdict,
             "finding": self.finding,
+            "findings": list(self.findings),
             "first_failure": self.first_failure,
             "flaky": self.flaky,
             "unsupported": list(self.unsupported),
@@ -131,4 +204,5 @@ class FuzzResult:
             "preempt": self.preempt,
             "retention": self.retention,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
+            "also": [f.to_dict() for f in self.also],
         }

@@ -68,6 +68,7 @@ def run_selftest(
             database=None,
             derandomize=derandomize,
             generation=generation,
+            first_only=True,  # a mutant is killed by its first finding
         )
         identical = None
         if replays and result.divergence is not None:

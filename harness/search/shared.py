@@ -69,6 +69,8 @@ def fuzz_shared(
     return one result per target, in order.
 
     The budget (``max_examples`` / ``seconds``) is the whole run's, not per target.
+    Unlike :func:`harness.search.fuzzer.fuzz`, a target leaves the run at its first
+    finding (one finding per target, not one per class).
     A target's ``examples`` counts the examples it was checked on. Options are those
     of :func:`harness.search.fuzzer.fuzz` (``baseline`` too: a target's known divergences do
     not take it out of the run); ``patched`` kinds are not supported here (they run
@@ -150,21 +152,22 @@ def fuzz_shared(
             seed=seed,
             shrink=generation.hypothesis_shrink,
         )
-        divergence, flaky = loop.run(
+        failures = loop.run(
             generation.guided(property_),
             state,
             max_examples=remaining_examples,
             seconds=remaining_seconds,
             progress=progress,
         )
-        if divergence is None:
+        if not failures:
             break
-        member = next(m for m in live if m.target.name == divergence.target)
+        found, flaky = failures[0]
+        member = next(m for m in live if m.target.name == found.target)
         if not flaky:
-            divergence = minimize_divergence(
-                divergence, member.target, step_timeout, isolate=isolate, retention=retention
+            found = minimize_divergence(
+                found, member.target, step_timeout, isolate=isolate, retention=retention
             )
-        member.result = _result(member, kinds, state, divergence, flaky, options=options)
+        member.result = _result(member, kinds, state, found, flaky, options=options)
         live.remove(member)
     for member in live:
         divergence, reason = member.known or (None, None)
