@@ -131,3 +131,40 @@ def test_junit_fails_a_case_only_for_the_classes_fail_on_names(seed_greenlets):
     suite, passing = case({"hang", "crash"})
     assert suite.get("failures") == "0" and passing.find("failure") is None
     assert "reported, not failing (--fail-on): isolation" in passing.find("system-out").text
+
+
+def test_written_values_are_only_themselves():
+    """Point 3: distinct objects, never equal to one another (same number or not), weakly
+    referenceable, printed as their number."""
+    import weakref
+
+    from harness.trace.values import Value, plain
+
+    first, second = Value(0, 1), Value(0, 2)
+    assert first == first and first != second and not (first == 0)
+    assert len({first, second}) == 2
+    assert weakref.ref(first)() is first
+    assert repr(first) == "0" and plain({"a": [first]}) == {"a": [0]}
+
+
+@pytest.mark.parametrize("retention", [True, False])
+def test_a_local_is_written_values_not_numbers_whether_retention_is_checked_or_not(retention):
+    from harness import observe
+    from harness.targets.base import Target
+    from harness.trace.trace import Op, Step
+    from harness.trace.values import Value
+
+    written = []
+
+    class Recording:
+        def __setattr__(self, name, value):
+            written.append(value)
+            object.__setattr__(self, name, value)
+
+    base = get_target("threading-local")
+    target = Target("recording", base.description, {"local": Recording}, base.contracts)
+    trace = Trace(("main",), ("local",), (Step(0, Op("set", 0, "a", 0)), Step(0, Op("set", 0, "a", 0))))
+    expected, observed = observe(trace, target, retention=retention)
+    assert observed == expected
+    assert len(written) == 2 and all(type(value) is Value for value in written)
+    assert written[0] != written[1]

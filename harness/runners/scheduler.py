@@ -23,6 +23,7 @@ from harness.runners.watch import WATCHED_FAMILIES, Checkpoint, Watch, collect
 from harness.support.environment import gevent_patched
 from harness.trace.kinds import child_process_kind
 from harness.trace.trace import HANG, Observation, Op, Trace
+from harness.trace.values import Value
 
 #: Default per-step watchdog timeout, in seconds: far above any real step here, small
 #: enough that shrinking a hang stays quick.
@@ -114,12 +115,10 @@ class _Replay:
             return _NONE
         if self.watch is not None:
             self.watch.note_worker(self.trace.steps[step].worker)
-        if (
-            self.watch is not None
-            and op.name in ("set", "push")
-            and self.trace.objects[op.obj] in WATCHED_FAMILIES
-        ):
-            return self.target.apply(self.objects[op.obj], op, self.watch.value(op.value, step))
+        if op.name in ("set", "push") and self.trace.objects[op.obj] in WATCHED_FAMILIES:
+            # a Local's payload is a Value, equal only to itself, retention checked or not
+            value = Value(op.value, step) if self.watch is None else self.watch.value(op.value, step)
+            return self.target.apply(self.objects[op.obj], op, value)
         return self.target.apply(self.objects[op.obj], op)
 
     def _op_work(self, op: Op, pause: int | None, step: int) -> Work:

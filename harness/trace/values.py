@@ -1,10 +1,11 @@
-"""The values the harness writes: small objects it can follow with weak references.
+"""The values the harness writes: objects that are only themselves.
 
-A :class:`Value` prints, compares and hashes as its number (``0``, ``1``...), so a target
-sees ordinary-looking data and observations read as numbers; but each write makes a new
-object the harness can watch with a weakref, so the retention oracle
-(:mod:`harness.oracles.retention`) can tell whether a value the model says nobody holds any more
-is really gone.
+Each write makes a new :class:`Value`. It prints as its number (``0``, ``1``...), so tables
+and observations read as numbers, but it compares equal only to itself and hashes by
+identity: no ``==`` / ``!=`` shortcut in a target (a write-back that skips "unchanged"
+values, a cache keyed by value) can hide a bug or fake one depending on the numbers drawn.
+It is weakly referenceable, so the retention oracle (:mod:`harness.oracles.retention`) can
+tell whether a value the model says nobody holds any more is really gone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 
 class Value:
-    """A written value: the number ``number``, written at step ``step`` of the trace."""
+    """A written value: the number ``number``, written at step ``step`` of the trace.
+    Equal only to itself (the default identity ``==`` and hash)."""
 
     __slots__ = ("number", "step", "__weakref__")
 
@@ -23,12 +25,6 @@ class Value:
 
     def __repr__(self) -> str:
         return repr(self.number)
-
-    def __eq__(self, other: object) -> bool:
-        return self.number == (other.number if isinstance(other, Value) else other)
-
-    def __hash__(self) -> int:
-        return hash(self.number)
 
     def __int__(self) -> int:
         return self.number
