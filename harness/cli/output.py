@@ -12,6 +12,7 @@ from harness.cli.options import ExitStatus
 from harness.report import results as report
 from harness.report.junit import write_junit
 from harness.search.fuzzer import FuzzResult
+from harness.search.result import NOTE_CLASSES
 
 
 def show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
@@ -37,7 +38,8 @@ def show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
     for number, (finding, divergence, files) in enumerate(shown, 1):
         of = f"finding {number} of {count}, " if count > 1 else ""
         flaky = " (did not reproduce on replay; trace not shrunk)" if finding == "nondeterministic" else ""
-        print(f"\n{target.name} DIVERGES ({of}{finding}{flaky}): {divergence.signature()}")
+        says = "NOTE" if finding in NOTE_CLASSES else "DIVERGES"
+        print(f"\n{target.name} {says} ({of}{finding}{flaky}): {divergence.signature()}")
         _print_divergence(directory, divergence, files)
     return result
 

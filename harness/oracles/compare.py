@@ -24,6 +24,9 @@ class Divergence:
     expected: tuple[Observation, ...]
     observed: tuple[Observation, ...]
     contracts: Mapping[str, str]
+    #: A retention divergence whose growth probe kept nothing more (see
+    #: :mod:`harness.oracles.growth`): a bounded amount kept for a while, a note.
+    bounded: bool = False
 
     def table(self) -> str:
         """The trace as a plain-text table, the divergent step marked with ``>>``."""
@@ -37,16 +40,20 @@ class Divergence:
 
     def signature(self) -> str:
         """A short description of what went wrong at the divergent step."""
+        bounded = " (bounded: not kept once more workers ended)" if self.bounded else ""
         return (
-            f"{self.step_name()}: expected {self.expected[self.index]}, observed {self.observed[self.index]}"
+            f"{self.step_name()}: expected {self.expected[self.index]},"
+            f" observed {self.observed[self.index]}{bounded}"
         )
 
     @property
     def finding(self) -> str:
         """The class of finding this divergence is: ``"hang"``, ``"crash"``, ``"retention"``
         (memory outlived its worker or Local) or ``"isolation"`` (a worker observed what
-        its contract forbids), read from the outcome observed at the divergent step."""
-        return FINDING_OF_OUTCOME.get(self.observed[self.index].outcome, "isolation")
+        its contract forbids), read from the outcome observed at the divergent step; a
+        retention whose growth probe found nothing growing is ``"bounded-retention"``."""
+        finding = FINDING_OF_OUTCOME.get(self.observed[self.index].outcome, "isolation")
+        return "bounded-retention" if finding == "retention" and self.bounded else finding
 
     def kind(self) -> tuple[str, str, str]:
         """What failed, without the values: op name and the two outcomes.
@@ -65,7 +72,8 @@ class Divergence:
         # a value kept alive is noticed at whichever checkpoint comes first (a release, a
         # drop, a worker's end): the op there is incidental, not part of the bug's shape
         step = "checkpoint" if observed.outcome == "retained" else self.step_name()
-        return (step, shape(self.expected[self.index]), shape(observed))
+        got = f"{shape(observed)} (bounded)" if self.bounded else shape(observed)
+        return (step, shape(self.expected[self.index]), got)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form (trace, index, observations, contracts), with what explains
@@ -78,6 +86,7 @@ class Divergence:
             "index": self.index,
             "signature": self.signature(),
             "contracts": dict(self.contracts),
+            "bounded": self.bounded,
             "trace": self.trace.to_dict(),
             "expected": [obs.to_dict() for obs in self.expected],
             "observed": [obs.to_dict() for obs in self.observed],
@@ -96,6 +105,7 @@ class Divergence:
             tuple(Observation.from_dict(obs) for obs in data["expected"]),
             tuple(Observation.from_dict(obs) for obs in data["observed"]),
             data["contracts"],
+            data.get("bounded", False),
         )
 
 
@@ -126,11 +136,16 @@ class CrashError(DivergenceError):
     """A divergence whose finding is ``crash``."""
 
 
+class BoundedRetentionError(DivergenceError):
+    """A divergence whose finding is ``bounded-retention`` (a note, by default)."""
+
+
 _ERROR_OF_FINDING: dict[str, type[DivergenceError]] = {
     "isolation": IsolationError,
     "retention": RetentionError,
     "hang": HangError,
     "crash": CrashError,
+    "bounded-retention": BoundedRetentionError,
 }
 
 

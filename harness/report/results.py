@@ -429,7 +429,7 @@ def _usable(data: Any) -> bool:
         )
     ):
         return False
-    if data["verdict"] in ("diverges", "known"):
+    if data["verdict"] in ("diverges", "known") or "files" in data:  # a conforming one's notes
         files, divergence = data.get("files"), data.get("divergence")
         return (
             isinstance(files, dict)
@@ -475,7 +475,7 @@ def write_index(directory: Path) -> Path:
         targets=targets,
         columns=columns,
         cells=cells,
-        divergences=[r for r in results if r["verdict"] in ("diverges", "known")],
+        divergences=[r for r in results if r["verdict"] in ("diverges", "known") or "files" in r],
         generated=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     path = directory / "index.html"

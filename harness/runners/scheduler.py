@@ -181,7 +181,12 @@ class _Replay:
                 retained = None
                 if self.watch is not None:
                     with progress.harness_work():
-                        retained = self.watch.check(index, lambda: _settle(context), self.objects)
+                        retained = self.watch.check(
+                            index,
+                            lambda: _settle(context),
+                            self.objects,
+                            getattr(self.target, "cleanup", None),
+                        )
                 progress.record(retained or observation)
             hung = False
         finally:

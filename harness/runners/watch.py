@@ -31,7 +31,8 @@ class Checkpoint:
     ``ended`` have just ended: their own objects must not be reachable from the objects
     in ``watched``; each ``(worker, obj, since)`` of ``footprints`` says object ``obj``
     must reach no more objects than it did before step ``since`` (see
-    :mod:`harness.oracles.bookkeeping`)."""
+    :mod:`harness.oracles.bookkeeping`). With ``cleanup``, the target's cleanup hook runs
+    on every object first (see :mod:`harness.oracles.growth`)."""
 
     step: int
     gone: tuple[int, ...]
@@ -40,6 +41,7 @@ class Checkpoint:
     ended: tuple[int, ...] = ()
     watched: tuple[int, ...] = ()
     footprints: tuple[tuple[int, int, int], ...] = ()
+    cleanup: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (for the patched child)."""
@@ -51,6 +53,7 @@ class Checkpoint:
             "ended": list(self.ended),
             "watched": list(self.watched),
             "footprints": [list(footprint) for footprint in self.footprints],
+            "cleanup": self.cleanup,
         }
 
     @classmethod
@@ -64,6 +67,7 @@ class Checkpoint:
             tuple(data.get("ended", ())),
             tuple(data.get("watched", ())),
             tuple((worker, obj, since) for worker, obj, since in data.get("footprints", ())),
+            data.get("cleanup", False),
         )
 
 
@@ -104,16 +108,24 @@ class Watch:
             self.footprints[step, obj] = footprint(objects, obj)
 
     def check(
-        self, step: int, settle: Callable[[], None] | None = None, objects: list[Any] | None = None
+        self,
+        step: int,
+        settle: Callable[[], None] | None = None,
+        objects: list[Any] | None = None,
+        cleanup: Callable[[Any], None] | None = None,
     ) -> Observation | None:
         """After step ``step``: ``None`` if every value that must be gone is, and (given
         the replay's ``objects``) no Local keeps a finished worker's bookkeeping; else a
         ``retained`` observation naming what is kept and what holds it. ``settle`` first
         lets the runtime drop what it holds only for a moment (an event loop's pending
-        callbacks keep a copy of the context they were scheduled in)."""
+        callbacks keep a copy of the context they were scheduled in). ``cleanup`` is the
+        target's cleanup hook, run first at a checkpoint that asks for it."""
         checkpoint = self.plan.get(step)
         if checkpoint is None:
             return None
+        if checkpoint.cleanup and cleanup is not None and objects is not None:
+            for obj in objects:
+                cleanup(obj)
         retained = self._check_values(checkpoint, settle)
         if retained is None and objects is not None:
             retained = self._check_bookkeeping(checkpoint, settle, objects)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from harness.oracles.compare import Divergence, divergence_error, first_divergence
+from harness.oracles.growth import growth_probe
 from harness.oracles.retention import retention_plan
 from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
 from harness.search.minimize import minimize, rebuild
@@ -44,7 +46,21 @@ def find_divergence(
     if index is None:
         return None
     contracts = {kind: target.contract(kind) for kind in sorted(set(trace.workers[1:]))}
-    return Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
+    divergence = Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
+    if divergence.finding == "retention" and not grows(trace, index, target, step_timeout, isolate):
+        divergence = replace(divergence, bounded=True)
+    return divergence
+
+
+def grows(trace: Trace, index: int, target: Target, step_timeout: float, isolate: bool) -> bool:
+    """Whether the retention noticed after step ``index`` of ``trace`` grows with the
+    number of ended workers (see :mod:`harness.oracles.growth`); ``True`` when it cannot
+    be probed (no worker ended there), so such retention stays a finding."""
+    probe = growth_probe(trace, index, target.contracts)
+    if probe is None:
+        return True
+    observed = run_trace(probe.trace, target, step_timeout, isolate=isolate, plan=probe.plan)
+    return len(observed) <= probe.check or observed[probe.check].outcome in ("retained", "hang", "crash")
 
 
 def check(

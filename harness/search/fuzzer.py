@@ -38,6 +38,10 @@ _FIRST_TIMED_BATCH = 10
 #: bookkeeping grows with its examples (measured: max RSS 58 MiB at 1k, 269 MiB at 20k),
 #: and it is freed between runs, so a long fuzz stays flat.
 _MAX_RUN = 200
+#: The longest one Hypothesis run may go on after its first failure (looking for other
+#: classes, then shrinking each): a failure whose every smaller candidate costs a garbage
+#: collection (retention) can otherwise shrink for Hypothesis's own limit, five minutes.
+_SHRINK_SECONDS = 30.0
 #: Batch b of a run seeded s is seeded s * _SEED_STRIDE + b.
 _SEED_STRIDE = 1_000_003
 
@@ -311,7 +315,13 @@ class HypothesisLoop:
         found: list[tuple[Divergence, bool]] = []
         classes: set[str] = set()  # of the findings made: later runs look for others
 
+        #: this run's smallest failure of each class, and when its first failure was seen
+        smallest: dict[str, Divergence] = {}
+        shrink_ends: list[float] = []
+
         def counted(trace: Trace) -> None:
+            if shrink_ends and time.monotonic() > shrink_ends[0]:
+                raise _ShrinkBudgetSpent
             state.examples += 1
             started = time.perf_counter()
             try:
@@ -320,6 +330,11 @@ class HypothesisLoop:
                 finding = exc.divergence.finding
                 if finding in classes:
                     return  # found already: a later run looks for the other classes
+                best = smallest.get(finding)
+                if best is None or len(trace.steps) < len(best.trace.steps):
+                    smallest[finding] = exc.divergence
+                if not shrink_ends:
+                    shrink_ends.append(time.monotonic() + _SHRINK_SECONDS)
                 state.divergences += 1
                 state.first_of.setdefault(finding, state.examples)
                 if state.first_failure is None:
@@ -347,8 +362,19 @@ class HypothesisLoop:
                 budget = min(budget, _BATCH, max(fits, 1))
             run = self._test(counted, max(budget, 1), batch, found=frozenset(classes), keep_going=keep_going)
             batch += 1
+            smallest.clear()
+            shrink_ends.clear()
             try:
                 run()
+            except _ShrinkBudgetSpent:
+                # Hypothesis took too long to shrink: the smallest failures it met of each
+                # class go on (the harness's own minimiser shrinks them further)
+                failures = [(divergence, False) for divergence in smallest.values()]
+                for divergence, _ in failures:
+                    found.append((divergence, False))
+                    classes.add(divergence.finding)
+                if not keep_going:
+                    return found
             except Exception as exc:
                 failures = _failures(exc)
                 if failures is None:
@@ -365,6 +391,11 @@ class HypothesisLoop:
                 return found
             if deadline is not None and time.monotonic() >= deadline:
                 return found
+
+
+class _ShrinkBudgetSpent(BaseException):
+    """Ends a Hypothesis run whose shrinking has taken :data:`_SHRINK_SECONDS`. Not an
+    ``Exception``: Hypothesis lets it through at once, as it does Ctrl-C."""
 
 
 def _failures(error: BaseException) -> list[tuple[Divergence, bool]] | None:

@@ -9,12 +9,17 @@ from typing import Any, cast
 from harness.oracles.compare import Divergence
 
 #: Every class of finding, in the order the CLI lists them.
-FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic")
+FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic", "bounded-retention")
+#: The classes that fail a run by default (``--fail-on``): all but bounded retention, a
+#: bounded amount kept for a while that does not grow with the workers that end (a note).
+FAILING_CLASSES = FINDING_CLASSES[:-1]
+#: The classes that are notes: a result whose findings are all notes conforms.
+NOTE_CLASSES = ("bounded-retention",)
 #: The classes from most to least severe: a result's first finding, and its index cell,
 #: is the most severe one. A worker seeing what its contract forbids is the bug users
 #: fuzz for; a hang or crash stops a program; memory kept too long costs memory; a
 #: finding that did not reproduce is a lead, not a verdict.
-SEVERITY = ("isolation", "hang", "crash", "retention", "nondeterministic")
+SEVERITY = ("isolation", "hang", "crash", "retention", "nondeterministic", "bounded-retention")
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,15 @@ class FuzzResult:
 
     @property
     def verdict(self) -> str:
-        """``"diverges"``, ``"known"`` (only known divergences), ``"conforms"``, or
-        ``"unsupported"`` when no kind was left to run."""
+        """``"diverges"``, ``"known"`` (only known divergences), ``"conforms"`` (nothing
+        found, or only notes: see :data:`NOTE_CLASSES`), or ``"unsupported"`` when no kind
+        was left to run."""
+        if self.known is not None:
+            return "known"
+        if self.divergence is not None and not set(self.findings) <= set(NOTE_CLASSES):
+            return "diverges"
         if self.divergence is not None:
-            return "known" if self.known is not None else "diverges"
+            return "conforms"
         return "unsupported" if self.unsupported and self.examples == 0 else "conforms"
 
     @property

@@ -72,6 +72,9 @@ class Target:
     #: The user-defined family (:class:`harness.targets.families.Family`) whose operations this
     #: target's objects take and whose oracle checks them; ``None`` for the built-in families.
     family: Any = None
+    #: The target's own cleanup, called with each object before the growth probe's check
+    #: (a periodic cleanup it runs only now and then; see :mod:`harness.oracles.growth`).
+    cleanup: Callable[[Any], None] | None = None
 
     def __post_init__(self) -> None:
         contracts = {**DEFAULT_CONTRACTS, **self.contracts}
