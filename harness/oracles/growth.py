@@ -10,8 +10,9 @@ The *growth probe* tells them apart. It replays the trace up to the checkpoint t
 observed ``retained``, then :data:`ROUNDS` more lives of the workers that ended there
 (each a copy of the ended workers: same kinds, same parents, same ops but ``drop`` and
 ``new``, in the same order, each op run to its end), and checks once, after the last
-round: the values written and the workers of every round but the last must be gone, and no Local the copies used alone may reach
-more objects than it did before the second round began. If the target keeps them, what
+round: the values written and the workers of every round but the last must be gone,
+and no Local the copies used alone may reach more objects than it did before the second
+round began. If the target keeps them, what
 it keeps grows with the number of ended workers: a leak. If not, the retention was
 bounded, a note rather than a failure. Before that check the target's cleanup hook, if
 it names one (:attr:`harness.targets.base.Target.cleanup`), runs on every object.
