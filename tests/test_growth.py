@@ -1,0 +1,60 @@
+"""Retention that means a leak (issue 24, point 2): what a Local keeps after a worker
+ends is a failure only if it grows with the number of ended workers; a bounded amount
+kept until a later operation or a cleanup is a note, and the run conforms."""
+
+import pytest
+
+from harness import fuzz
+from harness.oracles.growth import ROUNDS, growth_probe
+from harness.search.engine import find_divergence
+from harness.targets.base import Target
+from harness.trace.trace import Op, Step, Trace
+from tests.fixtures.retaining_locals import LeakingLocal, PeriodicCleanupLocal, PurgeOnAccessLocal
+
+#: One greenlet writes and ends; main reads nothing.
+ONE_LIFE = Trace(("main", "greenlet"), ("local",), (Step(1, Op("set", 0, "a", 0)),))
+
+
+def target(factory, cleanup=None):
+    return Target(factory.__name__, factory.__doc__, {"local": factory}, cleanup=cleanup)
+
+
+def test_the_probe_repeats_the_ended_workers_lives():
+    probe = growth_probe(ONE_LIFE, 0, {})
+    assert probe is not None
+    assert probe.trace.workers == ("main",) + ("greenlet",) * (1 + ROUNDS)
+    assert [step.worker for step in probe.trace.steps] == [1, 2, 3, 4]
+    [(step, checkpoint)] = probe.plan.items()
+    assert step == probe.check == 3
+    assert checkpoint.gone == (1, 2) and checkpoint.ended == (2, 3) and checkpoint.cleanup
+
+
+def test_no_worker_ends_no_probe():
+    trace = Trace(("main",), ("local",), (Step(0, Op("set", 0, "a", 0)), Step(0, Op("release", 0))))
+    assert growth_probe(trace, 1, {}) is None
+
+
+@pytest.mark.parametrize(
+    "factory, cleanup, finding",
+    [
+        (LeakingLocal, None, "retention"),
+        (PurgeOnAccessLocal, None, "bounded-retention"),
+        (PeriodicCleanupLocal, None, "retention"),  # nobody runs its cleanup: it grows
+        (PeriodicCleanupLocal, PeriodicCleanupLocal.cleanup, "bounded-retention"),
+    ],
+)
+def test_kept_values_are_a_leak_only_if_they_grow(factory, cleanup, finding):
+    divergence = find_divergence(ONE_LIFE, target(factory, cleanup))
+    assert divergence is not None and divergence.finding == finding, divergence
+
+
+def test_a_bounded_retention_is_a_note_and_the_run_conforms():
+    result = fuzz(target(PurgeOnAccessLocal), ["greenlet"], max_examples=60, database=None, seed=1)
+    assert result.findings == ("bounded-retention",)
+    assert result.verdict == "conforms"
+    assert "(bounded: not kept once more workers ended)" in result.divergence.signature()
+
+
+def test_a_leak_still_fails_the_run():
+    result = fuzz(target(LeakingLocal), ["greenlet"], max_examples=60, database=None, seed=1)
+    assert "retention" in result.findings and result.verdict == "diverges"
