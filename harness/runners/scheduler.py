@@ -66,6 +66,11 @@ def run_trace(
     return DRIVER.run(replay.run, step_timeout)
 
 
+def _contexts_of(handles: Mapping[int, Any]) -> list[contextvars.Context]:
+    """The contexts of the live workers whose handle keeps one (thread workers)."""
+    return [context for handle in handles.values() if (context := getattr(handle, "context", None))]
+
+
 class _MainWorker:
     """Worker 0: the driver itself."""
 
@@ -186,6 +191,7 @@ class _Replay:
                             lambda: _settle(context),
                             self.objects,
                             getattr(self.target, "cleanup", None),
+                            lambda: _contexts_of(handles),
                         )
                 progress.record(retained or observation)
             hung = False

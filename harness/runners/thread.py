@@ -12,7 +12,6 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
@@ -118,13 +117,12 @@ class ThreadWorker(QueueWorker):
 
     def __init__(self, step_timeout: float, preemption: Preemption, *, copy_context: bool = False) -> None:
         super().__init__(step_timeout, preemption)
-        run: Callable[..., object]
-        args: tuple[Any, ...]
-        if copy_context:
-            run, args = contextvars.copy_context().run, (self.serve,)
-        else:
-            run, args = self.serve, ()
-        self._thread = threading.Thread(target=run, args=args, name="harness-worker", daemon=True)
+        # A new thread starts in an empty context: this one, made explicit so the retention
+        # check can look into it (see harness.runners.watch.held_by_context).
+        self.context = contextvars.copy_context() if copy_context else contextvars.Context()
+        self._thread = threading.Thread(
+            target=self.context.run, args=(self.serve,), name="harness-worker", daemon=True
+        )
         self._thread.start()
 
     def finish(self) -> None:

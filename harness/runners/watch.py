@@ -9,7 +9,7 @@ import gc
 import sys
 import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,7 @@ class Watch:
                 self.measure.setdefault(since, set()).add(obj)
         #: (since, obj) -> the object's footprint then
         self.footprints: dict[tuple[int, int], Footprint] = {}
+        self._known_contexts: Callable[[], list[contextvars.Context]] | None = None
 
     def value(self, number: int, step: int) -> Value:
         """A new value for the write at ``step``, watched."""
@@ -113,13 +114,17 @@ class Watch:
         settle: Callable[[], None] | None = None,
         objects: list[Any] | None = None,
         cleanup: Callable[[Any], None] | None = None,
+        contexts: Callable[[], list[contextvars.Context]] | None = None,
     ) -> Observation | None:
         """After step ``step``: ``None`` if every value that must be gone is, and (given
         the replay's ``objects``) no Local keeps a finished worker's bookkeeping; else a
         ``retained`` observation naming what is kept and what holds it. ``settle`` first
         lets the runtime drop what it holds only for a moment (an event loop's pending
         callbacks keep a copy of the context they were scheduled in). ``cleanup`` is the
-        target's cleanup hook, run first at a checkpoint that asks for it."""
+        target's cleanup hook, run first at a checkpoint that asks for it; ``contexts``
+        gives the live workers' contexts it knows of (searched first, see
+        :func:`held_by_context`)."""
+        self._known_contexts = contexts
         checkpoint = self.plan.get(step)
         if checkpoint is None:
             return None
@@ -202,7 +207,8 @@ class Watch:
             return False
         value = self.refs[step]()
         try:
-            return value is not None and held_by_context(value)
+            known = self._known_contexts() if self._known_contexts is not None else []
+            return value is not None and held_by_context(value, known=known)
         finally:
             del value
 
@@ -269,14 +275,25 @@ def referrer_chain(obj: object, depth: int = 5) -> str:
 _NOT_HOLDERS = (types.FrameType, weakref.ref, types.CellType)
 
 
-def held_by_context(obj: object, depth: int = 12) -> bool:
+def held_by_context(obj: object, depth: int = 12, known: Sequence[contextvars.Context] = ()) -> bool:
     """Whether a ``contextvars.Context`` holds ``obj`` within ``depth`` referrers (the
     context's HAMT nests a node per 32-way level: a pooled thread's context that lived
     through many replays holds many variables, so the chain can be long). A Local
     built on a ``ContextVar`` leaves its values in every context that set it, even after the
     Local is gone: Python documents that "Context objects hold strong references to context
     variables" (https://docs.python.org/3/library/contextvars.html), so this is accepted
-    for a dropped or replaced Local, until that context itself goes."""
+    for a dropped or replaced Local, until that context itself goes.
+
+    The context the check runs in (main's, which keeps what main set until the replay
+    ends) and the ``known`` ones (live workers') are searched first, forwards and cheaply;
+    then every other context, found in one
+    pass over the heap, forwards (a Local's value sits a few references under a context
+    variable's value); only if none holds ``obj`` are the heap's referrers searched (a
+    pass over the heap per level), for a chain the forward search is too short for."""
+    if any(_reaches(context, obj) for context in (contextvars.copy_context(), *known)):
+        return True
+    if any(_reaches(context, obj) for context in _contexts()):
+        return True
     frontier = [obj]
     seen = {id(obj)}
     for _ in range(depth):
@@ -295,6 +312,31 @@ def held_by_context(obj: object, depth: int = 12) -> bool:
         if not frontier:
             return False
     return False
+
+
+def _contexts() -> list[contextvars.Context]:
+    """Every ``contextvars.Context`` the garbage collector tracks."""
+    return [item for item in gc.get_objects() if type(item) is contextvars.Context]
+
+
+def _reaches(context: contextvars.Context, obj: object, depth: int = 4, limit: int = 2000) -> bool:
+    """Whether ``obj`` is among the values of ``context`` or what they refer to, within
+    ``depth`` levels and ``limit`` objects (a Local's storage is a dict or two deep)."""
+    frontier: list[object] = list(context.values())
+    seen: set[int] = set()
+    for _ in range(depth):
+        following: list[object] = []
+        for item in frontier:
+            if item is obj:
+                return True
+            if id(item) in seen or isinstance(item, (type, types.ModuleType, types.FunctionType)):
+                continue
+            seen.add(id(item))
+            if len(seen) > limit:
+                return False
+            following.extend(gc.get_referents(item))
+        frontier = following
+    return any(item is obj for item in frontier)
 
 
 def _describe(holder: object) -> str:

@@ -369,8 +369,7 @@ class HypothesisLoop:
             except _ShrinkBudgetSpent:
                 # Hypothesis took too long to shrink: the smallest failures it met of each
                 # class go on (the harness's own minimiser shrinks them further)
-                failures = [(divergence, False) for divergence in smallest.values()]
-                for divergence, _ in failures:
+                for divergence in smallest.values():
                     found.append((divergence, False))
                     classes.add(divergence.finding)
                 if not keep_going:
