@@ -98,11 +98,13 @@ def test_every_run_ends_with_a_summary_passing_runs_included(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     summary = run.stdout[run.stdout.index("\nsummary:\n") :].splitlines()
     assert summary[2].split()[:4] == ["target", "kinds", "verdict", "finding"]
-    assert summary[3].split()[:4] == ["seed-local", "greenlet", "diverges", "isolation+retention"]
+    assert summary[3].split()[:4] == ["seed-local", "greenlet", "diverges", "isolation+bounded-retention"]
     assert summary[4].split()[:5] == ["inhouse-local", "greenlet", "conforms", "-", "40"]
-    assert summary[5].startswith("2 runs: 1 diverges, 1 conforms (findings: 1 isolation, 1 retention); ")
+    assert summary[5].startswith(
+        "2 runs: 1 diverges, 1 conforms (findings: 1 bounded-retention, 1 isolation); "
+    )
     result = json.loads((tmp_path / "reports/results/seed-local--greenlet.json").read_text())
-    assert result["finding"] == "isolation" and result["findings"] == ["isolation", "retention"]
+    assert result["finding"] == "isolation" and result["findings"] == ["isolation", "bounded-retention"]
 
 
 def test_seconds_budget_stops(tmp_path):
@@ -498,8 +500,9 @@ def test_a_divergences_trace_file_records_what_was_checked():
 
 
 def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
-    """The seed Local on greenlets has two findings, its sharing (isolation) and its
-    retention: both are reported either way; the run fails only when --fail-on names one."""
+    """The seed Local on greenlets has two findings, its sharing (isolation) and its bounded
+    retention: both are reported either way; the run fails only when --fail-on names one,
+    and by default only for the sharing."""
     common = [
         "fuzz",
         "--target",
@@ -515,11 +518,13 @@ def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
     lenient = harness(*common, "--fail-on", "hang,crash", cwd=tmp_path)
     assert lenient.returncode == 0, lenient.stdout + lenient.stderr
     assert "(finding 1 of 2, isolation)" in lenient.stdout
-    assert "(finding 2 of 2, retention)" in lenient.stdout
-    assert "diverges  isolation+retention" in lenient.stdout
-    for fail_on in ("retention", "isolation"):
+    assert "NOTE (finding 2 of 2, bounded-retention)" in lenient.stdout
+    assert "diverges  isolation+bounded-retention" in lenient.stdout
+    for fail_on in ("bounded-retention", "isolation"):
         strict = harness(*common, "--fail-on", fail_on, cwd=tmp_path)
         assert strict.returncode == 1, strict.stdout + strict.stderr
+    noted = harness(*common, "--fail-on", "retention", cwd=tmp_path)
+    assert noted.returncode == 0, noted.stdout + noted.stderr
 
 
 def test_an_unknown_finding_class_is_one_line_exit_2_before_any_work(tmp_path):
@@ -527,5 +532,5 @@ def test_an_unknown_finding_class_is_one_line_exit_2_before_any_work(tmp_path):
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip() == (
         "harness: error: --fail-on: unknown finding class 'leaks';"
-        " choose from: isolation, retention, hang, crash, nondeterministic"
+        " choose from: isolation, retention, hang, crash, nondeterministic, bounded-retention"
     )

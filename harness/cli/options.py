@@ -125,9 +125,9 @@ def add_fail_on(parser: argparse.ArgumentParser) -> None:
         default=",".join(FAILING_CLASSES),
         metavar="CLASSES",
         help="finding classes that make the exit status 1, comma-separated, from:"
-        f" {', '.join(FINDING_CLASSES)}; the others are reported and do not fail the run"
-        " (default: all but bounded-retention, a bounded amount kept for a while that does not"
-        " grow as more workers end)",
+        f" {', '.join(FINDING_CLASSES)}; the others are reported and do not fail the run;"
+        " every class fails by default but bounded-retention, a bounded amount kept for a while"
+        " that does not grow as more workers end",
     )
 
 

@@ -34,7 +34,9 @@ class Divergence:
 
     def step_name(self) -> str:
         """What the divergent step does: its op's name (for a resume, the resumed op's),
-        or ``spawn``."""
+        or ``spawn``; ``start`` past the last step (the objects could not be made)."""
+        if self.index >= len(self.trace.steps):
+            return "start"
         op = self.trace.resumed_op(self.index)
         return "spawn" if op is None else op.name
 
@@ -42,8 +44,8 @@ class Divergence:
         """A short description of what went wrong at the divergent step."""
         bounded = " (bounded: not kept once more workers ended)" if self.bounded else ""
         return (
-            f"{self.step_name()}: expected {self.expected[self.index]},"
-            f" observed {self.observed[self.index]}{bounded}"
+            f"{self.step_name()}: expected {_at(self.expected, self.index)},"
+            f" observed {_at(self.observed, self.index)}{bounded}"
         )
 
     @property
@@ -52,7 +54,7 @@ class Divergence:
         (memory outlived its worker or Local) or ``"isolation"`` (a worker observed what
         its contract forbids), read from the outcome observed at the divergent step; a
         retention whose growth probe found nothing growing is ``"bounded-retention"``."""
-        finding = FINDING_OF_OUTCOME.get(self.observed[self.index].outcome, "isolation")
+        finding = FINDING_OF_OUTCOME.get(_at(self.observed, self.index).outcome, "isolation")
         return "bounded-retention" if finding == "retention" and self.bounded else finding
 
     def kind(self) -> tuple[str, str, str]:
@@ -68,12 +70,12 @@ class Divergence:
                 return obs.outcome
             return f"{obs.outcome} {obs.value}"
 
-        observed = self.observed[self.index]
+        observed = _at(self.observed, self.index)
         # a value kept alive is noticed at whichever checkpoint comes first (a release, a
         # drop, a worker's end): the op there is incidental, not part of the bug's shape
         step = "checkpoint" if observed.outcome == "retained" else self.step_name()
         got = f"{shape(observed)} (bounded)" if self.bounded else shape(observed)
-        return (step, shape(self.expected[self.index]), got)
+        return (step, shape(_at(self.expected, self.index)), got)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form (trace, index, observations, contracts), with what explains
@@ -107,6 +109,14 @@ class Divergence:
             data["contracts"],
             data.get("bounded", False),
         )
+
+
+#: What a side observed at a step it did not reach (one side ran fewer steps).
+NOT_RUN = Observation("not run")
+
+
+def _at(observations: Sequence[Observation], index: int) -> Observation:
+    return observations[index] if index < len(observations) else NOT_RUN
 
 
 class DivergenceError(AssertionError):

@@ -23,7 +23,7 @@ from harness.search import profiles
 from harness.search.database import open_database
 from harness.search.engine import check, minimize_divergence
 from harness.search.options import FuzzOptions
-from harness.search.result import Finding, FuzzResult
+from harness.search.result import NOTE_CLASSES, Finding, FuzzResult
 from harness.support.environment import gevent_patched
 from harness.targets.base import Target
 from harness.trace.kinds import child_process_kind
@@ -313,7 +313,9 @@ class HypothesisLoop:
         return each distinct failure, (Hypothesis-shrunk) divergence and whether it was
         flaky (did not reproduce), in the order found: one per finding class."""
         found: list[tuple[Divergence, bool]] = []
-        classes: set[str] = set()  # of the findings made: later runs look for others
+        # of the findings made: later runs look for others; a run that stops at its first
+        # finding looks for a failure, never stops at a note
+        classes: set[str] = set() if keep_going else set(NOTE_CLASSES)
 
         #: this run's smallest failure of each class, and when its first failure was seen
         smallest: dict[str, Divergence] = {}
