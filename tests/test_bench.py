@@ -234,16 +234,29 @@ def test_quick_bench_measures_every_section_and_writes_json_and_html(tmp_path):
     for row in results["switching"]:
         for measure in ("raw_us", "step_us", "main_step_us", "ratio"):
             assert 0 < row[measure]["min"] <= row[measure]["median"] <= row[measure]["max"], (row, measure)
-    for name in ("preemption", "retention"):
-        section = results[name]
-        assert section["cost_ratio"]["min"] > 0 and section["off_per_s"]["median"] > 0, section
-        assert section["met"] == (section["cost_ratio"]["median"] <= section["goal"])
-        assert section["diverged"] == []  # werkzeug conforms: no run timed a shrink
+    preemption = results["preemption"]
+    assert preemption["cost_ratio"]["min"] > 0 and preemption["off_per_s"]["median"] > 0, preemption
+    assert preemption["met"] == (preemption["cost_ratio"]["median"] <= preemption["goal"])
+    assert preemption["diverged"] == []  # werkzeug conforms: no run timed a shrink
+    retention = results["retention"]
+    rows = {(row["target"], tuple(row["kinds"])): row for row in retention["rows"]}
+    assert ("werkzeug-local", ("thread",)) in rows and ("werkzeug-stack", ("thread", "greenlet")) in rows
+    assert not any(target.startswith("flask") for target, _ in rows)  # nothing for the oracle there
+    for row in rows.values():
+        assert row["cost_ratio"]["min"] > 0 and row["off_per_s"]["median"] > 0, row
+        assert row["met"] == (row["cost_ratio"]["median"] <= retention["goal"] == 1.3)
+        assert row["judged"] == (row["diverged"] == [])
+    assert not rows["werkzeug-local", ("thread",)]["diverged"]  # werkzeug conforms: judged
+    assert retention["met"] == all(row["met"] for row in rows.values() if row["judged"])
     assert results["preemption"]["on_us_per_op"]["min"] > 0
     html = (tmp_path / "out" / "bench.html").read_text()
     for anchor in ('id="throughput"', 'id="switching"', 'id="preemption"', 'id="retention"'):
         assert anchor in html
-    for line in ("throughput greenlet: floor", "preemption thread: off", "retention: off", "retention: "):
+    for line in (
+        "throughput greenlet: floor",
+        "preemption thread: off",
+        "retention: werkzeug-local [thread]: on",
+    ):
         assert line in run.stdout  # progress, section by section
 
 
