@@ -58,3 +58,19 @@ def test_a_bounded_retention_is_a_note_and_the_run_conforms():
 def test_a_leak_still_fails_the_run():
     result = fuzz(target(LeakingLocal), ["greenlet"], max_examples=60, database=None, seed=1)
     assert "retention" in result.findings and result.verdict == "diverges"
+
+
+@pytest.mark.parametrize(
+    "factory, status, says",
+    [
+        ("PurgeOnAccessLocal", 0, "NOTE at step 0 (bounded-retention)"),
+        ("LeakingLocal", 1, "DIVERGES at step 0 (retention)"),
+    ],
+)
+def test_replay_judges_a_retention_as_fuzz_did(tmp_path, factory, status, says):
+    from tests.test_cli import harness
+
+    path = tmp_path / "trace.json"
+    path.write_text(ONE_LIFE.to_json())
+    run = harness("replay", str(path), "--target", f"tests.fixtures.retaining_locals:{factory}", cwd=tmp_path)
+    assert run.returncode == status and says in run.stdout, run.stdout + run.stderr
