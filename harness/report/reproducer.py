@@ -182,9 +182,10 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
 
     A target whose factory another process cannot import (see :mod:`harness.report.importable`)
     gets a script that says so and exits 2. A dispatch trace needs the harness's
-    checkpoints to stop requests mid-view, and a user-defined family's operations and oracle
-    live in the family's module, which uses the harness: their scripts replay the embedded
-    trace through the harness instead."""
+    checkpoints to stop requests mid-view, a user-defined family's operations and oracle
+    live in the family's module, which uses the harness, and a value kept alive is seen only
+    through the harness's retention check: their scripts replay the embedded trace through
+    the harness instead."""
     trace = divergence.trace
     observed = divergence.observed
     recorded = str(observed[divergence.index]) if divergence.index < len(observed) else "(not run)"
@@ -194,15 +195,11 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
         "filename": filename,
         "recorded": recorded,
     }
-    if "dispatch" in trace.objects or target.family is not None:
+    retained = divergence.index < len(observed) and observed[divergence.index].outcome == "retained"
+    if "dispatch" in trace.objects or target.family is not None or retained:
+        # a value kept alive is seen only through the harness's weak references to the values
+        # it writes (the retention check): that script replays through the harness too
         return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
-    if divergence.index < len(observed) and observed[divergence.index].outcome == "retained":
-        return _TEMPLATES.get_template("reproducer_unavailable.py.j2").render(
-            reason="a value kept alive is seen only through the harness's weak references to the"
-            " values it writes (the retention check); replay it with python -m harness replay",
-            table=divergence.table(),
-            **common,
-        )
     imports = _Imports()
     ops = [step.op for step in trace.steps if step.op is not None]
     try:
