@@ -37,6 +37,7 @@ from typing import Any
 from harness.errors import InvalidArgument
 from harness.model.reference import FRESH, INHERIT, WRITE_BACK
 from harness.targets.families import Family, Operation
+from harness.targets.releases import outside
 
 #: The keys an object has (each made unique with ``create_key``) and the values attached.
 KEYS = ("a", "b")
@@ -59,7 +60,7 @@ def unavailable() -> str | None:
         return f"opentelemetry does not import here: ModuleNotFoundError: {exc}"
     except Exception as exc:
         return f"opentelemetry does not import here: {type(exc).__name__}: {exc}"
-    return None
+    return outside("opentelemetry-api", ">=1.20")
 
 
 def describe() -> str:

@@ -38,6 +38,7 @@ from harness.inhouse.local import current_identity
 from harness.model.flask import FlaskState
 from harness.model.reference import UNSUPPORTED
 from harness.targets.families import AnyError, Family, Operation
+from harness.targets.releases import outside
 from harness.trace.kinds import WORKER_KINDS
 from harness.trace.ops import LIFECYCLE_OPS
 from harness.trace.trace import Op
@@ -57,7 +58,7 @@ def unavailable() -> str | None:
         return f"Quart does not import here: ModuleNotFoundError: {exc}"
     except Exception as exc:
         return f"Quart does not import here: {type(exc).__name__}: {exc}"
-    return None
+    return outside("quart", ">=0.19")  # the app and request context API the adapter drives
 
 
 def _quart() -> Any:

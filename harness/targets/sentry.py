@@ -37,6 +37,7 @@ from harness.errors import InvalidArgument
 from harness.inhouse.local import current_identity
 from harness.model.reference import UNSUPPORTED
 from harness.targets.families import Family, Operation
+from harness.targets.releases import outside
 
 KEYS = ("a", "b")
 #: ``set_tag``/``scope_tag`` arguments: a key and a value.
@@ -58,7 +59,7 @@ def unavailable() -> str | None:
     if not hasattr(sentry_sdk, "get_isolation_scope"):
         found = sentry_sdk.VERSION
         return f"needs sentry-sdk 2.x (isolation scopes), found {found}: pip install 'sentry-sdk>=2'"
-    return None
+    return outside("sentry-sdk", ">=2")
 
 
 def _sdk() -> Any:

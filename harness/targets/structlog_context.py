@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.errors import InvalidArgument
 from harness.targets.families import Family, Operation
+from harness.targets.releases import outside
 
 KEYS = ("a", "b")
 VALUES = (0, 1, 2)
@@ -46,7 +47,7 @@ def unavailable() -> str | None:
         return f"structlog does not import here: ModuleNotFoundError: {exc}"
     except Exception as exc:
         return f"structlog does not import here: {type(exc).__name__}: {exc}"
-    return None
+    return outside("structlog", ">=21.2")  # bind/unbind/get_contextvars/get_merged_contextvars
 
 
 def forget_earlier_keys() -> None:
