@@ -138,8 +138,11 @@ def fuzz(
     def property_(trace: Trace) -> None:
         if options.dry_run:
             return
+        # once a leak is found, later runs look for the other classes without the retention
+        # check: on a leaking target every example would pay a garbage collection for it
+        leak_found = "retention" in loop.classes
         try:
-            check(trace, target, step_timeout, isolate=isolate, retention=retention)
+            check(trace, target, step_timeout, isolate=isolate, retention=retention and not leak_found)
         except DivergenceError as exc:
             reason = known_reason(baseline, exc.divergence)
             if reason is None:
@@ -260,6 +263,8 @@ class HypothesisLoop:
         shrink: bool = True,
     ) -> None:
         self.strategy = strategy
+        #: The finding classes found so far (during :meth:`run`).
+        self.classes: set[str] = set()
         self.profile = profile
         self.database_key = database_key.encode()
         self.seed = seed
@@ -315,7 +320,7 @@ class HypothesisLoop:
         found: list[tuple[Divergence, bool]] = []
         # of the findings made: later runs look for others; a run that stops at its first
         # finding looks for a failure, never stops at a note
-        classes: set[str] = set() if keep_going else set(NOTE_CLASSES)
+        classes = self.classes = set() if keep_going else set(NOTE_CLASSES)
 
         #: this run's smallest failure of each class, and when its first failure was seen
         smallest: dict[str, Divergence] = {}
