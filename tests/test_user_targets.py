@@ -69,6 +69,7 @@ def test_cli_user_target(tmp_path):
         "--max-examples",
         "300",
         "--no-database",
+        "--first-only",
         cwd=tmp_path,
     )
     assert run.returncode == 1, run.stderr
