@@ -73,3 +73,33 @@ def test_a_target_that_locks_inside_its_ops_conforms_by_generation():
         _target("LockedLocal"), ["thread"], max_examples=40, database=None, seed=4, step_timeout=0.5
     )
     assert result.verdict == "conforms", result.divergence and result.divergence.table()
+
+
+def test_a_worker_resumed_onto_a_held_lock_is_not_released_twice():
+    """asgiref 3.9.1's shape: w1 paused before the lock, w2 paused inside it; resuming w1
+    blocks, so the paused w2 is released; w1, running again, is no longer a paused worker to
+    release (a second release reached its thread after its op and killed it: a false Hang)."""
+    trace = Trace.from_dict(
+        {
+            "version": 2,
+            "workers": [
+                {"kind": "main", "parent": None},
+                {"kind": "thread", "parent": 0},
+                {"kind": "thread", "parent": 0},
+            ],
+            "objects": ["local"],
+            "steps": [
+                {"worker": 1, "op": {"op": "set", "obj": 0, "attr": "a", "value": 1}, "pause": 1},
+                {"worker": 2, "op": {"op": "set", "obj": 0, "attr": "a", "value": 2}, "pause": 2},
+                {"worker": 1, "resume": True},
+                {"worker": 2, "resume": True},
+                {"worker": 1, "op": {"op": "get", "obj": 0, "attr": "a"}},
+                {"worker": 2, "op": {"op": "get", "obj": 0, "attr": "a"}},
+            ],
+        }
+    )
+    for _ in range(2):
+        expected, observed = observe(trace, _target("LockedLocal"), 0.5)
+        assert observed[0].outcome == observed[1].outcome == "paused", observed
+        assert observed[2:] == expected[2:], observed
+        assert observed[4:] == [Observation("returned", 1), Observation("returned", 2)]

@@ -231,6 +231,8 @@ class _Replay:
             return handle.collect()
         releases = self._releases
         if step.resume:
+            with self._releasing:  # running now: the watchdog must not release it as paused
+                self.paused.pop(step.worker, None)
             observation = handle.resume(step.pause)
         else:
             observation = handle.do(self._op_work(step.op, step.pause, index))
