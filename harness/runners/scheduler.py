@@ -224,21 +224,24 @@ class _Replay:
                 return HANG
             handles[step.spawn] = child
             return _NONE
-        if step.resume and step.worker in self.released:  # its op already ran to its end
+        releases = self._releases
+        if step.resume and step.worker in self.released:  # its op was let run to its end
             if step.pause is not None:
                 return NO_PAUSE_POINT
             self.released.discard(step.worker)
-            return handle.collect()
-        releases = self._releases
-        if step.resume:
+            observation = handle.collect()  # it may still wait for a lock a paused worker holds
+        elif step.resume:
             with self._releasing:  # running now: the watchdog must not release it as paused
                 self.paused.pop(step.worker, None)
             observation = handle.resume(step.pause)
         else:
             observation = handle.do(self._op_work(step.op, step.pause, index))
-        blocked = observation is HANG and hasattr(handle, "collect")  # a worker of its own
-        if blocked and (self.release_paused() or self._releases != releases):
-            observation = handle.collect()  # blocked on what a paused worker held
+        # blocked on what a paused worker held: each release lets it go on, until none is left
+        while observation is HANG and hasattr(handle, "collect"):  # a worker of its own
+            if not (self.release_paused() or self._releases != releases):
+                break
+            releases = self._releases
+            observation = handle.collect()
         with self._releasing:  # the watchdog's thread may be releasing paused workers
             if isinstance(observation, Observation) and observation.outcome == "paused" and observation.value:
                 self.paused[step.worker] = handle
