@@ -74,3 +74,29 @@ def test_replay_judges_a_retention_as_fuzz_did(tmp_path, factory, status, says):
     path.write_text(ONE_LIFE.to_json())
     run = harness("replay", str(path), "--target", f"tests.fixtures.retaining_locals:{factory}", cwd=tmp_path)
     assert run.returncode == status and says in run.stdout, run.stdout + run.stderr
+
+
+def test_a_finished_thread_workers_context_does_not_keep_its_values():
+    """The harness keeps each thread worker's context (to search it cheaply); a parent still
+    holding the finished child's handle (its last answer) must not keep the child's values
+    alive through it: werkzeug's Local conforms here (it read as a bounded retention)."""
+    from harness import get_target, observe
+
+    trace = Trace.from_dict(
+        {
+            "version": 2,
+            "workers": [
+                {"kind": "main"},
+                {"kind": "thread-ctx", "parent": 0},
+                {"kind": "thread-ctx", "parent": 1},
+            ],
+            "objects": ["local"],
+            "steps": [
+                {"worker": 1, "spawn": 2},
+                {"worker": 2, "op": {"op": "set", "obj": 0, "attr": "a", "value": 0}},
+                {"worker": 1, "op": {"op": "items", "obj": 0}},
+            ],
+        }
+    )
+    expected, observed = observe(trace, get_target("werkzeug-local"))
+    assert observed == expected, observed

@@ -119,7 +119,9 @@ class ThreadWorker(QueueWorker):
         super().__init__(step_timeout, preemption)
         # A new thread starts in an empty context: this one, made explicit so the retention
         # check can look into it (see harness.runners.watch.held_by_context).
-        self.context = contextvars.copy_context() if copy_context else contextvars.Context()
+        self.context: contextvars.Context | None = (
+            contextvars.copy_context() if copy_context else contextvars.Context()
+        )
         self._thread = threading.Thread(
             target=self.context.run, args=(self.serve,), name="harness-worker", daemon=True
         )
@@ -131,6 +133,9 @@ class ThreadWorker(QueueWorker):
         self._inbox.put(STOP)
         self._thread.join()
         wait_for_os_thread_exit(self._thread.native_id)
+        # the context dies with the thread: whoever still holds this handle (a parent's
+        # last answer) must not keep what the worker set alive
+        self.context = None
 
 
 def wait_for_os_thread_exit(native_id: int | None, limit: float = _OS_EXIT_WAIT) -> None:
