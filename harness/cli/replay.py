@@ -11,8 +11,9 @@ from harness.cli.options import (
     one_trace_run,
     positive_int,
 )
-from harness.oracles.compare import FINDING_OF_OUTCOME, first_divergence, format_table
-from harness.search.engine import grows, observe
+from harness.oracles.compare import first_divergence, format_table
+from harness.search.engine import divergence_at, observe
+from harness.search.result import NOTE_CLASSES
 
 
 def add_parser(command: AddCommand) -> None:
@@ -39,16 +40,17 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(trace, expected, observed, mark))
     if args.repeat > 1:
         print(f"{args.repeat} replays gave identical observations")
-    if mark is not None and observed[mark].outcome == "retained":
-        if not grows(trace, mark, target, args.step_timeout, args.isolate):
+    if mark is not None:
+        divergence = divergence_at(
+            trace, target, mark, expected, observed, args.step_timeout, isolate=args.isolate
+        )  # judged as fuzz judges it: a retention that does not grow is a note
+        if divergence.finding in NOTE_CLASSES:
             print(
-                f"{target.name}: NOTE at step {mark} (bounded-retention): what it keeps does not grow"
+                f"{target.name}: NOTE at step {mark} ({divergence.finding}): what it keeps does not grow"
                 " as more workers end (see docs/retention.md, Leak or bounded)"
             )
             return ExitStatus.OK
-    if mark is not None:
-        finding = FINDING_OF_OUTCOME.get(observed[mark].outcome, "isolation")
-        print(f"{target.name} DIVERGES at step {mark} ({finding})")
+        print(f"{target.name} DIVERGES at step {mark} ({divergence.finding})")
         return ExitStatus.DIVERGED
     print(f"{target.name} conforms on this trace")
     return ExitStatus.OK

@@ -45,6 +45,21 @@ def find_divergence(
     index = first_divergence(expected, observed)
     if index is None:
         return None
+    return divergence_at(trace, target, index, expected, observed, step_timeout, isolate=isolate)
+
+
+def divergence_at(
+    trace: Trace,
+    target: Target,
+    index: int,
+    expected: list[Observation],
+    observed: list[Observation],
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+) -> Divergence:
+    """The divergence of ``trace`` on ``target`` at step ``index`` of the given
+    observations; a retention there is probed for growth (``bounded`` when it does not grow)."""
     contracts = {kind: target.contract(kind) for kind in sorted(set(trace.workers[1:]))}
     divergence = Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
     if divergence.finding == "retention" and not grows(trace, index, target, step_timeout, isolate):

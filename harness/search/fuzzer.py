@@ -13,9 +13,6 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import FlakyFailure
 
 from harness.errors import InvalidArgument
-
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
 from harness.model.reference import FRESH
 from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
@@ -23,12 +20,15 @@ from harness.search import profiles
 from harness.search.database import open_database
 from harness.search.engine import check, minimize_divergence
 from harness.search.options import FuzzOptions
-from harness.search.result import NOTE_CLASSES, Finding, FuzzResult
+from harness.search.result import NOTE_CLASSES, Finding, FuzzResult, finding_class
 from harness.support.environment import gevent_patched
 from harness.targets.base import Target
 from harness.trace.kinds import child_process_kind
 from harness.trace.trace import Trace
 from strategies import validate_kinds
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 #: Examples per Hypothesis run when fuzzing against a time budget.
 _BATCH = 200
@@ -173,7 +173,7 @@ def fuzz(
             divergence = minimize_divergence(
                 divergence, target, step_timeout, isolate=isolate, retention=retention
             )
-        finding = "nondeterministic" if flaky else divergence.finding
+        finding = finding_class(divergence, flaky)
         findings.append(Finding(finding, divergence, state.first_of.get(finding)))
     fields: dict[str, Any] = dict(
         preempt=generation.preempt,
@@ -386,7 +386,7 @@ class HypothesisLoop:
                 if failures is None:
                     raise
                 for divergence, flaky in failures:
-                    finding = "nondeterministic" if flaky else divergence.finding
+                    finding = finding_class(divergence, flaky)
                     if finding not in classes:
                         found.append((divergence, flaky))
                         state.first_of.setdefault(finding, state.first_of.get(divergence.finding, 0))

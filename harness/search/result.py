@@ -50,6 +50,12 @@ class Finding:
         return cls(data["finding"], Divergence.from_dict(data["divergence"]), data.get("first_failure"))
 
 
+def finding_class(divergence: Divergence, flaky: bool) -> str:
+    """The class of a finding: ``nondeterministic`` when it did not reproduce on replay,
+    else its divergence's own (:attr:`harness.oracles.compare.Divergence.finding`)."""
+    return "nondeterministic" if flaky else divergence.finding
+
+
 def by_severity(findings: Sequence[Finding]) -> list[Finding]:
     """``findings`` most severe first (see :data:`SEVERITY`), found-first within a class."""
     return sorted(findings, key=lambda f: SEVERITY.index(f.finding))
@@ -104,7 +110,7 @@ class FuzzResult:
         contract forbids)."""
         if self.divergence is None:
             return None
-        return "nondeterministic" if self.flaky else self.divergence.finding
+        return finding_class(self.divergence, self.flaky)
 
     @property
     def findings(self) -> tuple[str, ...]:
