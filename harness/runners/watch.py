@@ -85,7 +85,6 @@ class Watch:
                 self.measure.setdefault(since, set()).add(obj)
         #: (since, obj) -> the object's footprint then
         self.footprints: dict[tuple[int, int], Footprint] = {}
-        self._known_contexts: Callable[[], list[contextvars.Context]] | None = None
 
     def value(self, number: int, step: int) -> Value:
         """A new value for the write at ``step``, watched."""
@@ -124,22 +123,26 @@ class Watch:
         target's cleanup hook, run first at a checkpoint that asks for it; ``contexts``
         gives the live workers' contexts it knows of (searched first, see
         :func:`held_by_context`)."""
-        self._known_contexts = contexts
         checkpoint = self.plan.get(step)
         if checkpoint is None:
             return None
         if checkpoint.cleanup and cleanup is not None and objects is not None:
             for obj in objects:
                 cleanup(obj)
-        retained = self._check_values(checkpoint, settle)
+        retained = self._check_values(checkpoint, settle, contexts or list)
         if retained is None and objects is not None:
             retained = self._check_bookkeeping(checkpoint, settle, objects)
         return retained
 
-    def _check_values(self, checkpoint: Checkpoint, settle: Callable[[], None] | None) -> Observation | None:
+    def _check_values(
+        self,
+        checkpoint: Checkpoint,
+        settle: Callable[[], None] | None,
+        contexts: Callable[[], list[contextvars.Context]],
+    ) -> Observation | None:
         if not self._alive(checkpoint):
             return None
-        if all(self._excused(s, checkpoint) for s in self._alive(checkpoint)):
+        if all(self._excused(s, checkpoint, contexts) for s in self._alive(checkpoint)):
             return None
         if settle is not None:
             settle()
@@ -147,7 +150,7 @@ class Watch:
         # counting, and a full collection in a big process costs a hundred milliseconds
         if not collect(lambda: not self._alive(checkpoint)):
             return None
-        alive = [s for s in self._alive(checkpoint) if not self._excused(s, checkpoint)]
+        alive = [s for s in self._alive(checkpoint) if not self._excused(s, checkpoint, contexts)]
         if not alive:
             return None
         value = self.refs[alive[0]]()
@@ -202,12 +205,14 @@ class Watch:
             )
         return None
 
-    def _excused(self, step: int, checkpoint: Checkpoint) -> bool:
+    def _excused(
+        self, step: int, checkpoint: Checkpoint, contexts: Callable[[], list[contextvars.Context]]
+    ) -> bool:
         if step not in checkpoint.orphaned:
             return False
         value = self.refs[step]()
         try:
-            known = self._known_contexts() if self._known_contexts is not None else []
+            known = contexts()
             return value is not None and held_by_context(value, known=known)
         finally:
             del value
