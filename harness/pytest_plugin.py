@@ -71,6 +71,7 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
 
         from harness.report import results as report
         from harness.search.fuzzer import fuzz
+        from harness.targets.checked import Checked
         from harness.targets.user import factory_target
 
         target = factory_target(factory, family, name=target_name(factory), contracts=contracts)
@@ -86,7 +87,8 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
             where = f"report: {worker / files['page']}\n"
         else:
             trace_path = _trace_directory(request) / f"{report.divergence_id(divergence)}.trace.json"
-            report.write_atomic(trace_path, report.trace_file_text(divergence, result.retention))
+            checked = Checked.of_run(divergence, target, result.retention)
+            report.write_atomic(trace_path, report.trace_file_text(divergence, checked))
             where = ""
         replay = report.replay_command(divergence, trace_path)
         if "<" in target.name:  # a lambda or a local class: not importable by name

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -470,7 +471,17 @@ def test_replay_leaves_retention_off_when_the_run_did(tmp_path):
 
 @pytest.mark.parametrize(
     "checked",
-    [{"contracts": {"asyncio": "sometimes"}}, {"contracts": {"fiber": "fresh"}}, {"retention": "no"}, []],
+    [
+        {"contracts": {"asyncio": "sometimes"}},
+        {"contracts": {"fiber": "fresh"}},
+        {"retention": "no"},
+        [],
+        {"fail_on": ["leaks"]},
+        {"fail_on": "isolation"},
+        {"trace_modules": [3]},
+        {"strict_items": 1},
+        {"family": "queue"},
+    ],
 )
 def test_a_malformed_checked_record_is_one_line_exit_2(tmp_path, checked):
     bad = _trace_file(tmp_path / "bad.json", *_TASK_READS_MAINS_VALUE, checked)
@@ -483,6 +494,7 @@ def test_a_divergences_trace_file_records_what_was_checked():
     from harness.report.results import trace_file_text
     from harness.search.engine import find_divergence
     from harness.targets import get_target
+    from harness.targets.checked import Checked
     from harness.trace.trace import Trace
 
     trace = Trace.from_dict(
@@ -494,10 +506,77 @@ def test_a_divergences_trace_file_records_what_was_checked():
         }
     )
     target = get_target("inhouse-local")
-    divergence = find_divergence(trace, replace(target, contracts={**target.contracts, "asyncio": "inherit"}))
-    data = json.loads(trace_file_text(divergence, retention=False))
-    assert data["checked"] == {"contracts": {"asyncio": "inherit"}, "retention": False}
+    target = replace(target, contracts={**target.contracts, "asyncio": "inherit"}, trace_modules=("json",))
+    divergence = find_divergence(trace, target)
+    checked = Checked.of_run(divergence, target, retention=False, fail_on=frozenset({"crash", "isolation"}))
+    data = json.loads(trace_file_text(divergence, checked))
+    assert data["checked"] == {
+        "contracts": {"asyncio": "inherit"},
+        "retention": False,
+        "fail_on": ["isolation", "crash"],
+        "trace_modules": ["json"],
+        "strict_items": False,
+    }
     assert Trace.from_dict(data) == trace
+    assert Checked.from_dict(data["checked"], "t.json") == checked
+
+
+def test_the_printed_replay_command_fails_only_on_what_the_run_failed_on(tmp_path):
+    """A run that does not fail on isolation prints a replay command that does not fail
+    on it either (the trace file records --fail-on); the command line overrides."""
+    run = harness(
+        "fuzz", "--target", "seed-local", "--kinds", "greenlet", "--max-examples", "40",
+        "--no-database", "--seed", "1", "--fail-on", "hang,crash", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    command = next(line for line in run.stdout.splitlines() if line.startswith("replay: "))
+    words = shlex.split(command.removeprefix("replay: "))[3:]
+    replay = harness(*words, cwd=tmp_path)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "seed-local DIVERGES at step 1 (isolation)" in replay.stdout
+    assert "(isolation does not fail this replay: --fail-on crash,hang)" in replay.stdout
+    assert replay.stderr.strip() == "checking as the trace file records: fail on hang,crash"
+    assert harness(*words, "--fail-on", "isolation", cwd=tmp_path).returncode == 1
+
+
+def test_a_module_factory_replay_needs_no_family_option(tmp_path):
+    """The family of a module:factory target is in the trace file: the printed command
+    has no --family, and a factory whose family cannot be detected still replays."""
+    (tmp_path / "ambiguous.py").write_text(
+        "from harness.inhouse.seed import Local\n"
+        "class Both(Local):\n"
+        "    def push(self, item): pass\n"
+        "    def pop(self): pass\n"
+        "    top = None\n"
+    )
+    run = harness(
+        "fuzz", "--target", "ambiguous:Both", "--family", "local", "--kinds", "greenlet",
+        "--max-examples", "40", "--no-database", "--seed", "1", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    command = next(line for line in run.stdout.splitlines() if line.startswith("replay: "))
+    assert "--family" not in command
+    replay = harness(*shlex.split(command.removeprefix("replay: "))[3:], cwd=tmp_path)
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "ambiguous:Both DIVERGES" in replay.stdout
+
+
+def test_replay_counts_pauses_in_the_modules_the_run_traced(tmp_path):
+    """A pause's position counts lines of the traced modules: a file recorded with
+    --trace-module replays with it, and says so."""
+    recorded = _trace_file(
+        tmp_path / "t.json",
+        *_TASK_READS_MAINS_VALUE,
+        {"contracts": {}, "trace_modules": ["harness.inhouse.identity"]},
+    )
+    run = harness("replay", str(recorded), "--target", "inhouse-local", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stderr.strip() == "checking as the trace file records: trace modules harness.inhouse.identity"
+    missing = _trace_file(
+        tmp_path / "m.json", *_TASK_READS_MAINS_VALUE, {"trace_modules": ["no_such_module_here"]}
+    )
+    run = harness("replay", str(missing), "--target", "inhouse-local", cwd=tmp_path)
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1, run.stderr
 
 
 def test_fail_on_chooses_which_finding_classes_fail_the_run(tmp_path):

@@ -1,5 +1,7 @@
 """User targets: ``--target module:factory`` (issue 5)."""
 
+import json
+import shlex
 from dataclasses import replace
 
 import pytest
@@ -73,7 +75,11 @@ def test_cli_user_target(tmp_path):
         cwd=tmp_path,
     )
     assert run.returncode == 1, run.stderr
-    assert "--family stack" in run.stdout  # the replay command names the family
+    command = next(line for line in run.stdout.splitlines() if line.startswith("replay: "))
+    trace_file = shlex.split(command)[5]
+    assert json.loads((tmp_path / trace_file).read_text())["checked"]["family"] == "stack"
+    replay = harness(*shlex.split(command)[4:], cwd=tmp_path)  # as printed: the file names the family
+    assert replay.returncode == 1 and "DIVERGES" in replay.stdout, replay.stdout + replay.stderr
     bad = harness("fuzz", "--target", "no_such_module_xyz:Local", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot import" in bad.stderr
 

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             progress=interruptible(reporter),
         )
         reporter.close(result.verdict)
-        results.append(show_result(directory, target, result))
+        results.append(show_result(directory, target, result, fail_on))
         if result.verdict == "conforms":
             print(
                 f"{target.name} [{','.join(kinds)}]: no divergence in any trace up to {args.steps} steps"

@@ -195,7 +195,7 @@ def _fuzz_one(
         progress=interruptible(reporter),
     )
     reporter.close(result.verdict)
-    return show_result(directory, target, result)
+    return show_result(directory, target, result, fail_on_classes(args.fail_on))
 
 
 def _run_options(args: argparse.Namespace, database: Any) -> FuzzOptions:
@@ -253,5 +253,5 @@ def _fuzz_shared(
         )
         reporter.close(f"{sum(r.divergence is not None for r in shared)} of {len(shared)} diverge")
         for target, result in zip(members, shared, strict=True):
-            results[target.name] = show_result(directory, target, result)
+            results[target.name] = show_result(directory, target, result, fail_on_classes(args.fail_on))
     return [results[target.name] for target in targets]

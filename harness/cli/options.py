@@ -11,8 +11,8 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from harness.search.result import FAILING_CLASSES, FINDING_CLASSES
 from harness.support import interrupt
 from harness.support.progress import ProgressLine
 from harness.targets import Target, all_targets, get_target, unavailable_targets
+from harness.targets.checked import Checked
 from harness.trace.kinds import ASGIREF_KINDS, CONTRACTS, DEFAULT_KINDS, WORKER_KINDS
 from harness.trace.trace import Trace
 from strategies import validate_kinds
@@ -177,6 +178,12 @@ def one_trace_options() -> argparse.ArgumentParser:
     one_trace.add_argument(
         "--no-retention", action="store_true", help="do not check that values nobody holds are collectable"
     )
+    one_trace.add_argument(
+        "--fail-on",
+        metavar="CLASSES",
+        help="finding classes that make the exit status 1, comma-separated (default: as the trace"
+        " file records, else every class but bounded-retention)",
+    )
     add_target_options(one_trace)
     return one_trace
 
@@ -270,41 +277,30 @@ def interruptible(reporter: ProgressLine) -> Callable[[Any], None]:
 
 
 @dataclass(frozen=True)
-class Recorded:
-    """What the run that wrote a trace file checked, as the file records it: the contract
-    of each kind and whether retention was checked (the defaults for a bare trace)."""
-
-    contracts: Mapping[str, str] = field(default_factory=dict)
-    retention: bool = True
-
-    def _overridden(self, target: Target) -> dict[str, str]:
-        return {kind: rule for kind, rule in self.contracts.items() if target.contract(kind) != rule}
-
-    def applied(self, target: Target) -> Target:
-        """``target`` checking the recorded contracts (the command line may still override)."""
-        changed = self._overridden(target)
-        return replace(target, contracts={**target.contracts, **changed}) if changed else target
-
-    def note(self, target: Target) -> str | None:
-        """One line naming what the file makes replay check beyond ``target``'s own rules."""
-        changed = [f"{kind}={rule}" for kind, rule in self._overridden(target).items()]
-        parts = [f"contract {', '.join(changed)}"] if changed else []
-        parts += [] if self.retention else ["retention off"]
-        return f"checking as the trace file records: {'; '.join(parts)}" if parts else None
-
-
-def one_trace_run(args: argparse.Namespace) -> tuple[Target, Trace, bool]:
+class OneTrace:
     """What replay and shrink run: the target (as the trace file and the command line
-    configure it), the trace, and whether retention is checked; a line on stderr says what
-    the file changed."""
-    named = get_target(args.target, args.family)  # first: it registers a user family's name
-    trace, recorded = load_trace(args.trace)
-    target = configured(recorded.applied(named), args)
-    note = recorded.note(named)
+    configure it), the trace, whether retention is checked, the classes that fail."""
+
+    target: Target
+    trace: Trace
+    retention: bool
+    fail_on: frozenset[str]
+
+
+def one_trace_run(args: argparse.Namespace) -> OneTrace:
+    """What replay and shrink run, read from the trace file and the command line (which
+    overrides it); a line on stderr says what the file changed."""
+    data, checked = read_trace_file(args.trace)
+    named = get_target(args.target, args.family or checked.family)  # registers a user family's name
+    trace = Trace.from_dict(data)
+    target = configured(checked.applied(named), args)
+    note = checked.note(named)
     if note is not None:
         print(note, file=sys.stderr)
     check_families(trace, target)
-    return target, trace, recorded.retention and not args.no_retention
+    retention = checked.retention and not args.no_retention
+    fail_on = checked.fail_on if args.fail_on is None else fail_on_classes(args.fail_on)
+    return OneTrace(target, trace, retention, fail_on)
 
 
 def run_targets(args: argparse.Namespace) -> list[str]:
@@ -316,9 +312,9 @@ def run_targets(args: argparse.Namespace) -> list[str]:
     return names
 
 
-def load_trace(path: str) -> tuple[Trace, Recorded]:
-    """The trace in file ``path`` (a trace, or a result or divergence JSON holding one) and
-    what the run that wrote it checked."""
+def read_trace_file(path: str) -> tuple[Any, Checked]:
+    """The trace data in file ``path`` (a trace, or a result or divergence JSON holding
+    one) and what the run that wrote it checked."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -337,21 +333,7 @@ def load_trace(path: str) -> tuple[Trace, Recorded]:
         data = data["trace"]
     elif isinstance(data, dict):
         checked = data.get("checked", {})
-    return Trace.from_dict(data), _recorded(checked, path)
-
-
-def _recorded(checked: Any, path: str) -> Recorded:
-    contracts = checked.get("contracts", {}) if isinstance(checked, dict) else None
-    retention = checked.get("retention", True) if isinstance(checked, dict) else None
-    if (
-        not isinstance(contracts, dict)
-        or not all(kind in WORKER_KINDS and rule in CONTRACTS for kind, rule in contracts.items())
-        or not isinstance(retention, bool)
-    ):
-        raise InvalidArgument(
-            f"trace {path!r}: 'checked' must be {{'contracts': {{KIND: CONTRACT}}, 'retention': true|false}}"
-        )
-    return Recorded(dict(contracts), retention)
+    return data, Checked.from_dict(checked, path)
 
 
 def check_families(trace: Trace, target: Target) -> None:

@@ -15,14 +15,15 @@ from harness.search.fuzzer import FuzzResult
 from harness.search.result import NOTE_CLASSES
 
 
-def show_result(directory: Path, target, result: FuzzResult) -> FuzzResult:
-    """Write ``result``'s report files; print its divergence (table, report, replay command)."""
+def show_result(directory: Path, target, result: FuzzResult, fail_on: frozenset[str]) -> FuzzResult:
+    """Write ``result``'s report files (its trace files record ``fail_on``, the classes that
+    fail the run); print its divergence (table, report, replay command)."""
     if result.unsupported:
         print(
             f"{target.name}: not isolated by design on {', '.join(result.unsupported)} (not fuzzed)",
             file=sys.stderr,
         )
-    written = report.write_result(directory, result, target)
+    written = report.write_result(directory, result, target, fail_on)
     if result.divergence is None:
         return result
     if result.known is not None:

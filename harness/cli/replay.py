@@ -28,29 +28,35 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target, trace, retention = one_trace_run(args)
+    run = one_trace_run(args)
+    target, trace, retention = run.target, run.trace, run.retention
     expected, observed = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
-    for run in range(1, args.repeat):
+    for again_run in range(1, args.repeat):
         again = observe(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)[1]
         if again != observed:
-            print(f"NONDETERMINISTIC: replay {run + 1} observed differently:")
+            print(f"NONDETERMINISTIC: replay {again_run + 1} observed differently:")
             print(format_table(trace, expected, again))
-            return ExitStatus.DIVERGED
+            return ExitStatus.DIVERGED if "nondeterministic" in run.fail_on else ExitStatus.OK
     mark = first_divergence(expected, observed)
     print(format_table(trace, expected, observed, mark))
     if args.repeat > 1:
         print(f"{args.repeat} replays gave identical observations")
-    if mark is not None:
-        divergence = divergence_at(
-            trace, target, mark, expected, observed, args.step_timeout, isolate=args.isolate
-        )  # judged as fuzz judges it: a retention that does not grow is a note
-        if divergence.finding in NOTE_CLASSES:
-            print(
-                f"{target.name}: NOTE at step {mark} ({divergence.finding}): what it keeps does not grow"
-                " as more workers end (see docs/retention.md, Leak or bounded)"
-            )
-            return ExitStatus.OK
-        print(f"{target.name} DIVERGES at step {mark} ({divergence.finding})")
+    if mark is None:
+        print(f"{target.name} conforms on this trace")
+        return ExitStatus.OK
+    divergence = divergence_at(
+        trace, target, mark, expected, observed, args.step_timeout, isolate=args.isolate
+    )  # judged as fuzz judges it: a retention that does not grow is a note
+    finding = divergence.finding
+    if finding in NOTE_CLASSES:
+        print(
+            f"{target.name}: NOTE at step {mark} ({finding}): what it keeps does not grow"
+            " as more workers end (see docs/retention.md, Leak or bounded)"
+        )
+    else:
+        print(f"{target.name} DIVERGES at step {mark} ({finding})")
+    if finding in run.fail_on:
         return ExitStatus.DIVERGED
-    print(f"{target.name} conforms on this trace")
+    if finding not in NOTE_CLASSES:
+        print(f"({finding} does not fail this replay: --fail-on {','.join(sorted(run.fail_on))})")
     return ExitStatus.OK

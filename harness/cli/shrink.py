@@ -18,6 +18,7 @@ from harness.report import results as report
 from harness.search.engine import find_divergence, minimize_divergence
 from harness.support import environment, interrupt
 from harness.support.paths import writable_file
+from harness.targets.checked import Checked
 from harness.trace.trace import Trace
 
 
@@ -31,7 +32,8 @@ def add_parser(command: AddCommand) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target, trace, retention = one_trace_run(args)
+    run = one_trace_run(args)
+    target, trace, retention = run.target, run.trace, run.retention
     output = writable_file(args.output or Path(args.trace).with_suffix(".min.json"), "--output")
     directory = report.prepare_directory(args.reports)
     divergence = find_divergence(trace, target, args.step_timeout, isolate=args.isolate, retention=retention)
@@ -59,10 +61,11 @@ def run(args: argparse.Namespace) -> int:
         retention=retention,
         on_progress=shrinking,
     )
-    report.write_atomic(output, report.trace_file_text(shrunk, retention))
+    checked = Checked.of_run(shrunk, target, retention, run.fail_on)
+    report.write_atomic(output, report.trace_file_text(shrunk, checked))
     kinds = tuple(sorted(set(shrunk.trace.workers[1:])))
     files = report.write_divergence(
-        directory, shrunk, target, kinds, environment.describe(), retention=retention
+        directory, shrunk, target, kinds, environment.describe(), retention=retention, fail_on=run.fail_on
     )
     print(shrunk.table())
     print(f"{len(trace.steps)} steps -> {len(shrunk.trace.steps)} steps, same failure ({shrunk.signature()})")

@@ -51,6 +51,7 @@ from harness.report.reproducer import reproducer_source
 from harness.support import environment
 from harness.support.paths import writable_directory
 from harness.targets.base import Target
+from harness.targets.checked import Checked
 from harness.trace.trace import WORKER_KINDS, Op, Trace
 
 RESULT_SCHEMA = 1
@@ -120,20 +121,17 @@ def divergence_id(divergence: Divergence) -> str:
 
 
 def replay_command(divergence: Divergence, trace_path: Path) -> str:
-    """The shell command that replays ``divergence`` from its saved trace (quoted for a POSIX shell)."""
-    words = ["python", "-m", "harness", "replay", str(trace_path), "--target", divergence.target]
-    family = divergence.trace.objects[0]
-    if ":" in divergence.target and family in ("local", "stack"):  # a module:factory target's family
-        words += ["--family", family]
-    return shlex.join(words)
+    """The shell command that replays ``divergence`` from its saved trace (quoted for a
+    POSIX shell); the trace file records what else the run checked (:class:`Checked`)."""
+    return shlex.join(["python", "-m", "harness", "replay", str(trace_path), "--target", divergence.target])
 
 
-def trace_file_text(divergence: Divergence, retention: bool = True) -> str:
+def trace_file_text(divergence: Divergence, checked: Checked) -> str:
     """The trace file of ``divergence``: its trace, and under ``"checked"`` what the run
-    checked that changes a verdict (the contract of each kind, whether retention was
-    checked), so that a plain ``replay`` of the file checks the same."""
+    checked that changes a verdict (see :mod:`harness.targets.checked`), so that a plain
+    ``replay`` of the file checks the same."""
     data = divergence.trace.to_dict()
-    data["checked"] = {"contracts": dict(sorted(divergence.contracts.items())), "retention": retention}
+    data["checked"] = checked.to_dict()
     return json.dumps(data, indent=1) + "\n"
 
 
@@ -146,12 +144,13 @@ def write_divergence(
     known: str | None = None,
     retention: bool = True,
     finding: str | None = None,
+    fail_on: frozenset[str] | None = None,
 ) -> dict[str, str]:
     """Write the page, text report, trace JSON and reproducer of ``divergence`` (with
     ``known``, the reason it is an accepted, known divergence; ``retention``: whether the
-    run checked retention, recorded in the trace file; ``finding``: its class, when not
-    the divergence's own, as for a nondeterministic one); return their paths relative to
-    ``directory``."""
+    run checked retention, and ``fail_on``, the classes that fail it, both recorded in the
+    trace file; ``finding``: its class, when not the divergence's own, as for a
+    nondeterministic one); return their paths relative to ``directory``."""
     finding = finding or divergence.finding
     name = divergence_id(divergence)
     folder = directory / "divergences"
@@ -159,8 +158,9 @@ def write_divergence(
     text_path = folder / f"{name}.txt"
     page_path = folder / f"{name}.html"
     script_path = folder / f"{name}.reproduce.py"
-    write_atomic(trace_path, trace_file_text(divergence, retention))
-    write_atomic(script_path, reproducer_source(divergence, target, script_path.name))
+    checked = Checked.of_run(divergence, target, retention, fail_on)
+    write_atomic(trace_path, trace_file_text(divergence, checked))
+    write_atomic(script_path, reproducer_source(divergence, target, script_path.name, checked))
     contracts = ", ".join(f"{kind}: {rule}" for kind, rule in sorted(divergence.contracts.items()))
     write_atomic(
         text_path,
@@ -308,8 +308,11 @@ def _spawn_tree(trace: Trace) -> list[dict[str, Any]]:
     return [node(0)]
 
 
-def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]:
-    """Write a :class:`harness.search.fuzzer.FuzzResult` (and its divergence, if any) as JSON.
+def write_result(
+    directory: Path, result: Any, target: Target, fail_on: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Write a :class:`harness.search.fuzzer.FuzzResult` (and its divergence, if any) as JSON;
+    its trace files record ``fail_on``, the classes that fail the run (default: as ``fuzz``).
 
     Return the data written; its ``files`` entry (when diverged) holds the paths of
     the divergence files relative to ``directory``.
@@ -326,6 +329,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
             result.known,
             retention=result.retention,
             finding=result.finding,
+            fail_on=fail_on,
         )
     for finding, written in zip(result.also, data["also"], strict=True):
         written["files"] = write_divergence(
@@ -336,6 +340,7 @@ def write_result(directory: Path, result: Any, target: Target) -> dict[str, Any]
             data["environment"],
             retention=result.retention,
             finding=finding.finding,
+            fail_on=fail_on,
         )
     path = directory / "results" / f"{file_slug(result.target)}--{'+'.join(result.kinds)}.json"
     stale = _files_of(path)

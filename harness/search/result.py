@@ -6,20 +6,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from harness.oracles.classes import FAILING_CLASSES, FINDING_CLASSES, NOTE_CLASSES, SEVERITY
 from harness.oracles.compare import Divergence
 
-#: Every class of finding, in the order the CLI lists them.
-FINDING_CLASSES = ("isolation", "retention", "hang", "crash", "nondeterministic", "bounded-retention")
-#: The classes that fail a run by default (``--fail-on``): all but bounded retention, a
-#: bounded amount kept for a while that does not grow with the workers that end (a note).
-FAILING_CLASSES = FINDING_CLASSES[:-1]
-#: The classes that are notes: a result whose findings are all notes conforms.
-NOTE_CLASSES = ("bounded-retention",)
-#: The classes from most to least severe: a result's first finding, and its index cell,
-#: is the most severe one. A worker seeing what its contract forbids is the bug users
-#: fuzz for; a hang or crash stops a program; memory kept too long costs memory; a
-#: finding that did not reproduce is a lead, not a verdict.
-SEVERITY = ("isolation", "hang", "crash", "retention", "nondeterministic", "bounded-retention")
+__all__ = [
+    "FAILING_CLASSES",
+    "FINDING_CLASSES",
+    "NOTE_CLASSES",
+    "SEVERITY",
+    "Finding",
+    "FuzzResult",
+    "by_severity",
+    "finding_class",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,9 @@ class Finding:
     divergence: Divergence
     #: Examples run up to and including the first one that found it.
     first_failure: int | None = None
+    #: ``False`` when it reproduced in the run's process but not alone in a fresh one
+    #: (see :mod:`harness.search.alone`): a nondeterministic finding, reported unshrunk.
+    alone: bool = True
 
     @property
     def flaky(self) -> bool:
@@ -41,13 +43,19 @@ class Finding:
         return {
             "finding": self.finding,
             "first_failure": self.first_failure,
+            "alone": self.alone,
             "divergence": self.divergence.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["finding"], Divergence.from_dict(data["divergence"]), data.get("first_failure"))
+        return cls(
+            data["finding"],
+            Divergence.from_dict(data["divergence"]),
+            data.get("first_failure"),
+            data.get("alone", True),
+        )
 
 
 def finding_class(divergence: Divergence, flaky: bool) -> str:
@@ -88,6 +96,9 @@ class FuzzResult:
     #: The run's other distinct findings (one per class), each minimised on its own,
     #: most severe first; ``divergence`` is the most severe of all.
     also: tuple[Finding, ...] = ()
+    #: ``False`` when ``divergence`` reproduced in the run's process but not alone in a
+    #: fresh one (see :mod:`harness.search.alone`); it is then ``flaky``.
+    alone: bool = True
 
     @property
     def verdict(self) -> str:
@@ -142,6 +153,7 @@ class FuzzResult:
             if any(f.first_failure is not None for f in ordered)
             else None,
             flaky=first.flaky,
+            alone=first.alone,
             also=others,
             **fields,
         )
@@ -163,6 +175,7 @@ class FuzzResult:
         contracts: Mapping[str, str] | None = None,
         known: str | None = None,
         also: Sequence[Finding] = (),
+        alone: bool = True,
     ) -> FuzzResult:
         """The one way a run makes its result: what was checked (``preempt``, ``retention``)
         must be said, so no run reports a check it did not make."""
@@ -180,6 +193,7 @@ class FuzzResult:
             preempt,
             retention,
             tuple(also),
+            alone,
         )
 
     @classmethod
@@ -200,6 +214,7 @@ class FuzzResult:
             data.get("preempt", True),
             data.get("retention", True),
             tuple(Finding.from_dict(f) for f in data.get("also", ())),
+            data.get("alone", True),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,4 +236,5 @@ class FuzzResult:
             "retention": self.retention,
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
             "also": [f.to_dict() for f in self.also],
+            "alone": self.alone,
         }
