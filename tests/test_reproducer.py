@@ -190,11 +190,40 @@ def user_module(tmp_path, monkeypatch):
     module = tmp_path / "buggy_local.py"
     module.write_text("from harness.inhouse.mutants import ReleaseClearsAllLocal as Local\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("buggy_local", None)  # an earlier test's module of that name, elsewhere
     target = load_user_target("buggy_local:Local")
     divergence = diverging(release_trace("thread"), target)
     data = write_report(tmp_path / "reports", divergence, target)
-    monkeypatch.delitem(sys.modules, "buggy_local")
+    sys.modules.pop("buggy_local", None)
     return module, divergence, data
+
+
+def test_a_user_modules_script_runs_from_where_the_page_says(tmp_path, user_module):
+    """The page says ``python NAME.reproduce.py`` in the report's folder: the user's module
+    beside the fuzz run is found from there, with nothing on PYTHONPATH for it."""
+    module, divergence, data = user_module
+    run = run_script(tmp_path / "reports", data)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "DIVERGES at step 2: reproduced"
+
+
+def test_a_retention_script_of_a_user_module_runs_from_its_folder(tmp_path, monkeypatch):
+    """The harness-backed script (a value kept alive) finds the user's module, and checks
+    what the run checked: a contract the run changed is in the script too."""
+    (tmp_path / "leaky_local.py").write_text(
+        "from tests.fixtures.retaining_locals import LeakingLocal as Local\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("leaky_local", None)
+    target = load_user_target("leaky_local:Local", "local")
+    trace = Trace(("main", "greenlet"), ("local",), (Step(1, Op("set", 0, "a", 0)),))
+    divergence = find_divergence(trace, target)
+    assert divergence is not None and divergence.observed[0].outcome == "retained"
+    data = write_report(tmp_path / "reports", divergence, target)
+    sys.modules.pop("leaky_local", None)
+    run = run_script(tmp_path / "reports", data)  # PYTHONPATH: the checkout only
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "DIVERGES at step 0: reproduced"
 
 
 def test_a_fixed_target_does_not_reproduce(tmp_path, user_module):

@@ -15,8 +15,10 @@ that says so and exits 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+import sysconfig
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -26,6 +28,7 @@ from harness.oracles.compare import Divergence
 from harness.report.importable import Importable, NotImportable, Partial, find_importable
 from harness.runners.target_code import files_of_factories
 from harness.targets.base import Target, local_items
+from harness.targets.checked import Checked
 from harness.targets.stdlib import attribute_items
 from harness.trace.trace import FLASK_APPS, FLASK_OPS, Op, Trace
 
@@ -174,7 +177,30 @@ def _items_reader(target: Target, imports: _Imports) -> str:
         raise NotImportable(f"the target's items reader {exc}") from None
 
 
-def reproducer_source(divergence: Divergence, target: Target, filename: str = "reproduce.py") -> str:
+def search_path(modules: Iterable[str]) -> list[str]:
+    """The directories ``modules`` (imported now) were imported from, but for the installed
+    packages and the standard library: what a script run from another directory must add
+    to ``sys.path`` to import them as the run did (a user's module beside the fuzz run)."""
+    installed = {
+        str(Path(path).resolve())
+        for name in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(name))
+    }
+    roots: dict[str, None] = {}
+    for name in modules:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file:
+            continue
+        source = Path(file).resolve()
+        root = source.parents[name.count(".") + (source.stem == "__init__")]
+        if not any(root == Path(place) or Path(place) in root.parents for place in installed):
+            roots[str(root)] = None
+    return list(roots)
+
+
+def reproducer_source(
+    divergence: Divergence, target: Target, filename: str = "reproduce.py", checked: Checked | None = None
+) -> str:
     """Return the source of a standalone script that replays ``divergence.trace`` against
     the target's own classes on workers of the trace's kinds, prints every step, and
     exits 1 when the recorded divergence reproduces (same step, same observation), 0
@@ -185,7 +211,11 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
     checkpoints to stop requests mid-view, a user-defined family's operations and oracle
     live in the family's module, which uses the harness, and a value kept alive is seen only
     through the harness's retention check: their scripts replay the embedded trace through
-    the harness instead."""
+    the harness instead, checking what ``checked`` says the run checked (default: what
+    ``target`` and the defaults say).
+
+    Either script adds to ``sys.path`` the directories the target's modules were imported
+    from (:func:`search_path`), so it runs from any directory."""
     trace = divergence.trace
     observed = divergence.observed
     recorded = str(observed[divergence.index]) if divergence.index < len(observed) else "(not run)"
@@ -199,7 +229,11 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
     if "dispatch" in trace.objects or target.family is not None or retained:
         # a value kept alive is seen only through the harness's weak references to the values
         # it writes (the retention check): that script replays through the harness too
-        return _TEMPLATES.get_template("reproducer_harness.py.j2").render(trace=trace.to_json(), **common)
+        checked = checked or Checked.of_run(divergence, target, retention=True)
+        modules = ["harness", *([divergence.target.partition(":")[0]] if ":" in divergence.target else [])]
+        return _TEMPLATES.get_template("reproducer_harness.py.j2").render(
+            trace=trace.to_json(), checked=checked.to_dict(), search_path=search_path(modules), **common
+        )
     imports = _Imports()
     ops = [step.op for step in trace.steps if step.op is not None]
     try:
@@ -223,6 +257,7 @@ def reproducer_source(divergence: Divergence, target: Target, filename: str = "r
         worker_classes={kind: KINDS[kind].worker_class for kind in kinds},
         flask="flask" in trace.objects,
         imports=list(imports.lines),
+        search_path=search_path(line.split()[1] for line in imports.lines),
         factories=factories,
         workers=list(trace.workers),
         apps=FLASK_APPS,
