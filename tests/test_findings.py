@@ -72,8 +72,9 @@ def seed_greenlets():
 
 
 def test_a_run_reports_both_the_sharing_and_the_retention_of_an_ident_keyed_local(seed_greenlets):
-    """The seed keys by ``id(greenlet)``: a dead greenlet's entry stays until a new greenlet
-    reuses its address, so what it keeps does not grow as more greenlets end (bounded)."""
+    """The seed keys by thread ident: the greenlets of one thread share its slot (isolation),
+    and a finished greenlet's value stays in it until the next write of that name replaces
+    it, so what it keeps does not grow as more greenlets end (bounded)."""
     result = seed_greenlets
     assert result.findings == ("isolation", "bounded-retention")
     assert result.divergence.finding == "isolation"
@@ -83,6 +84,24 @@ def test_a_run_reports_both_the_sharing_and_the_retention_of_an_ident_keyed_loca
     assert len(result.divergence.trace.steps) == 2
     assert len(retained.divergence.trace.steps) == 1
     assert result.examples >= 60  # the first finding did not end the run
+
+
+def test_solid_findings_are_confirmed_alone(seed_greenlets):
+    assert seed_greenlets.alone and all(finding.alone for finding in seed_greenlets.also)
+
+
+def test_a_finding_that_needs_state_earlier_examples_left_is_nondeterministic():
+    """The Local refuses values only after 30 were made in the process: every replay in
+    the run's process diverges (Hypothesis and the shrinker see a solid failure), the
+    trace alone in a fresh process conforms."""
+    target = get_target("tests.fixtures.stateful_targets:aging_local")
+    options = dict(max_examples=80, database=None, seed=1, first_only=True, retention=False)
+    result = fuzz(target, ["thread"], **options)
+    assert result.findings == ("nondeterministic",), result.findings
+    assert not result.alone and result.flaky
+    assert result.verdict == "diverges"
+    unchecked = fuzz(target, ["thread"], **options, confirm_alone=False)
+    assert unchecked.findings and not unchecked.flaky and unchecked.alone
 
 
 def test_first_only_stops_at_the_first_finding(seed_greenlets):

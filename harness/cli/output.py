@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.cli.options import ExitStatus
 from harness.report import results as report
 from harness.report.junit import write_junit
+from harness.search.alone import DEPENDED
 from harness.search.fuzzer import FuzzResult
 from harness.search.result import NOTE_CLASSES
 
@@ -33,12 +34,14 @@ def show_result(directory: Path, target, result: FuzzResult, fail_on: frozenset[
         _print_divergence(directory, result.divergence, written["files"])
         return result
     count = len(result.findings)
-    shown = [(result.finding, result.divergence, written["files"])]
+    shown = [(result.finding, result.divergence, written["files"], result.alone)]
     also = zip(result.also, written["also"], strict=True)
-    shown += [(f.finding, f.divergence, w["files"]) for f, w in also]
-    for number, (finding, divergence, files) in enumerate(shown, 1):
+    shown += [(f.finding, f.divergence, w["files"], f.alone) for f, w in also]
+    for number, (finding, divergence, files, alone) in enumerate(shown, 1):
         of = f"finding {number} of {count}, " if count > 1 else ""
-        flaky = " (did not reproduce on replay; trace not shrunk)" if finding == "nondeterministic" else ""
+        flaky = ""
+        if finding == "nondeterministic":
+            flaky = f" ({'did not reproduce on replay' if alone else DEPENDED}; trace not shrunk)"
         says = "NOTE" if finding in NOTE_CLASSES else "DIVERGES"
         print(f"\n{target.name} {says} ({of}{finding}{flaky}): {divergence.signature()}")
         _print_divergence(directory, divergence, files)

@@ -17,6 +17,7 @@ from harness.model.reference import FRESH
 from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
 from harness.search import profiles
+from harness.search.alone import reproduces_alone
 from harness.search.database import open_database
 from harness.search.engine import check, minimize_divergence
 from harness.search.options import FuzzOptions
@@ -108,7 +109,10 @@ def fuzz(
     (minimised), with ``known`` set to its reason. ``generation`` says how traces are
     drawn (see :class:`harness.search.generation.Generation`: trace size, pauses inside ops,
     swarm configurations, guidance). With ``retention`` (the default), values nobody holds
-    any more must be collectable (see :mod:`harness.oracles.retention`).
+    any more must be collectable (see :mod:`harness.oracles.retention`). With
+    ``confirm_alone`` (the default), each shrunk finding is replayed once more in a fresh
+    interpreter; one that does not reproduce there is nondeterministic, found unshrunk
+    (see :mod:`harness.search.alone`).
     """
     options = (options or FuzzOptions()).changed(**changes)
     kinds = requested = validate_kinds(kinds)
@@ -169,12 +173,18 @@ def fuzz(
     )
     findings = []
     for divergence, flaky in failures:
+        alone = True
         if not flaky:
+            found = divergence
             divergence = minimize_divergence(
                 divergence, target, step_timeout, isolate=isolate, retention=retention
             )
+            if options.confirm_alone:
+                alone = reproduces_alone(divergence, target, retention, step_timeout, isolate) is not False
+                if not alone:  # shrunk on state the process had: report what was found
+                    divergence, flaky = found, True
         finding = finding_class(divergence, flaky)
-        findings.append(Finding(finding, divergence, state.first_of.get(finding)))
+        findings.append(Finding(finding, divergence, state.first_of.get(finding), alone))
     fields: dict[str, Any] = dict(
         preempt=generation.preempt,
         retention=retention,

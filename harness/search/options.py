@@ -26,7 +26,9 @@ class FuzzOptions:
     child; ``dry_run``: generate, replay nothing; ``baseline``: known divergences;
     ``retention``: check that values nobody holds are collectable; ``first_only``: stop at
     the first finding instead of searching the whole budget for one finding of each class
-    (for measuring the time to a first failure).
+    (for measuring the time to a first failure); ``confirm_alone``: replay each shrunk
+    finding in a fresh interpreter, and call one that does not reproduce there
+    nondeterministic (it depended on state earlier examples left in the process).
     """
 
     max_examples: int | None = None
@@ -43,6 +45,7 @@ class FuzzOptions:
     baseline: Baseline | None = None
     retention: bool = True
     first_only: bool = False
+    confirm_alone: bool = True
 
     def changed(self, **changes: Any) -> FuzzOptions:
         """These options with ``changes``; an unknown option is a user mistake."""
