@@ -15,10 +15,18 @@ from harness.search.engine import check  # noqa: E402
 from harness.search.fuzzer import fuzz  # noqa: E402
 from harness.search.generation import Generation  # noqa: E402
 from harness.targets import all_targets  # noqa: E402
-from harness.targets.sentry import SENTRY, SENTRY_GLOBAL_TAGS, SHARED_SCOPE_KINDS  # noqa: E402
+from harness.targets.sentry import (  # noqa: E402
+    FORKED_SCOPE_KINDS,
+    NOWHERE_DSN,
+    POOLED_SCOPE_KINDS,
+    SENTRY,
+    SENTRY_GLOBAL_TAGS,
+    SHARED_SCOPE_KINDS,
+)
 from harness.trace.trace import Observation, Op, Step, Trace  # noqa: E402
 
 from .mutant_search import first_found  # noqa: E402
+from .test_cli import harness  # noqa: E402
 
 FAST = Generation(hypothesis_shrink=False)
 FAMILY = "sentry_scopes"
@@ -32,7 +40,8 @@ def _returned(*values):
     return [Observation.returned(value) for value in values]
 
 
-# A worker's isolation scope, a fork of it entered and left, and another worker that starts fresh.
+# A worker's isolation scope, a fork of it entered and left, and a thread started inside it
+# (sentry's threading integration starts it with a fork of main's scopes as they are then).
 ISOLATE_AND_LEAVE = _trace(
     ["main", "thread"],
     (0, "set_tag", ("a", 0)),
@@ -49,7 +58,7 @@ ISOLATE_AND_LEAVE = _trace(
 
 def test_model_forks_on_isolate_and_restores_on_leave():
     assert expected_observations(ISOLATE_AND_LEAVE, SENTRY.contracts) == _returned(
-        None, None, None, None, 1, None, None, 0, None
+        None, None, None, None, 1, 1, None, 0, None
     )
 
 
@@ -91,12 +100,42 @@ def test_model_inherit_is_a_fork_of_the_parents_scopes():
 
 def test_registered_with_its_kinds_declared():
     assert all_targets()["sentry-scopes"] is SENTRY
-    assert {kind for kind, contract in SENTRY.contracts.items() if contract == UNSUPPORTED} == set(
-        SHARED_SCOPE_KINDS
+    assert {kind for kind, contract in SENTRY.contracts.items() if contract == UNSUPPORTED} == {
+        *SHARED_SCOPE_KINDS,
+        *POOLED_SCOPE_KINDS,
+    }
+    assert {kind for kind, contract in SENTRY.contracts.items() if contract == INHERIT} == set(
+        FORKED_SCOPE_KINDS
     )
 
 
-@pytest.mark.parametrize("kinds", [("thread", "greenlet"), ("executor",)])
+def test_the_sdk_is_initialised_as_an_application_does_sending_nothing():
+    """Default integrations (the threading one makes a thread start with a fork of its
+    starter's scopes) and a transport that drops every envelope."""
+    import sentry_sdk
+
+    check(ISOLATE_AND_LEAVE, SENTRY)  # makes the world, which initialises the SDK
+    client = sentry_sdk.get_client()
+    assert client.is_active() and client.dsn == NOWHERE_DSN
+    assert "threading" in client.integrations
+    assert type(client.transport).__name__ == "Nowhere"
+    assert sentry_sdk.capture_message("to nowhere") is not None  # recorded, then dropped
+    # without the integration's fork, the thread would start with no tags
+    fresh = replace(SENTRY, contracts={**SENTRY.contracts, "thread": "fresh"})
+    with pytest.raises(Exception, match="get_tag"):
+        check(ISOLATE_AND_LEAVE, fresh)
+
+
+def test_every_kind_runs_without_stray_tracebacks(tmp_path):
+    run = harness(
+        "fuzz", "--target", "sentry-scopes", "--kinds", "all", "--max-examples", "30",
+        "--seed", "1", "--no-database", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("kinds", [("thread", "greenlet"), ("gevent",)])
 def test_sentry_conforms_by_generation(kinds):
     result = fuzz(SENTRY, kinds, max_examples=40, seed=3, database=None, generation=FAST)
     assert result.divergence is None, result.divergence

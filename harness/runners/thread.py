@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.runners.checkpoint import CURRENT_CHANNEL, QueueChannel, WorkerStopped
@@ -117,15 +118,24 @@ class ThreadWorker(QueueWorker):
 
     def __init__(self, step_timeout: float, preemption: Preemption, *, copy_context: bool = False) -> None:
         super().__init__(step_timeout, preemption)
-        # A new thread starts in an empty context: this one, made explicit so the retention
-        # check can look into it (see harness.runners.watch.held_by_context).
-        self.context: contextvars.Context | None = (
-            contextvars.copy_context() if copy_context else contextvars.Context()
-        )
+        # The context the worker's ops run in, made explicit so the retention check can look
+        # into it (see harness.runners.watch.held_by_context): the spawner's, copied now
+        # (thread-ctx), or the new thread's own, copied as the thread starts (below).
+        self.context: contextvars.Context | None = contextvars.copy_context() if copy_context else None
         self._thread = threading.Thread(
-            target=self.context.run, args=(self.serve,), name="harness-worker", daemon=True
+            target=self.context.run if self.context is not None else self._run_in_own_context,
+            args=(self.serve,),
+            name="harness-worker",
+            daemon=True,
         )
         self._thread.start()
+
+    def _run_in_own_context(self, serve: Callable[[], None]) -> None:
+        # A new thread starts in an empty context, plus whatever a wrapper of Thread.run set
+        # in it before calling this (sentry's and OpenTelemetry's threading integrations set
+        # the thread's scopes there): the ops run in a copy taken here, which has both.
+        self.context = contextvars.copy_context()
+        self.context.run(serve)
 
     def finish(self) -> None:
         """End the thread and wait until the OS thread is gone, so that its ident is free

@@ -22,7 +22,9 @@ contract, and no worker ever sees another's later writes.
 sentry_sdk keeps its scopes in module-level context variables (and a process-wide global
 scope): one world per trace (``singleton``), every tag key of a world prefixed by its own
 number (so a world made by ``new`` sees nothing of the old one's), and the global scope
-cleared before each replay.
+cleared before each replay. The SDK is initialised as an application initialises it (once
+per process, default integrations, a transport that sends nothing): the threading
+integration is what makes a thread start with a fork of its starter's scopes.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 
 from harness.errors import InvalidArgument
 from harness.inhouse.local import current_identity
-from harness.model.reference import UNSUPPORTED
+from harness.model.reference import INHERIT, UNSUPPORTED
 from harness.targets.families import Family, Operation
 from harness.targets.releases import outside
 
@@ -68,7 +70,36 @@ def _sdk() -> Any:
         raise InvalidArgument(f"target 'sentry-scopes' is unavailable here: {reason}")
     import sentry_sdk
 
+    _initialised()
     return sentry_sdk
+
+
+#: The DSN the SDK is initialised with: a client needs one to record; nothing is sent to it.
+NOWHERE_DSN = "https://public@sentry.invalid/1"
+
+
+@lru_cache(maxsize=1)
+def _initialised() -> None:
+    """Initialise sentry_sdk as an application does, once per process, with its default
+    integrations (the threading integration among them: it forks a thread's scopes from
+    its starter's) and a transport that sends nothing. Auto-enabled framework integrations
+    stay off: they would patch Flask and the other libraries the harness checks in the
+    same process. A client the process already initialised is kept."""
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    if sentry_sdk.get_client().is_active():
+        return
+
+    class Nowhere(Transport):
+        """Sends nothing: every envelope is dropped here."""
+
+        def capture_envelope(self, envelope: Any) -> None:
+            pass
+
+    sentry_sdk.init(
+        dsn=NOWHERE_DSN, transport=Nowhere, default_integrations=True, auto_enabling_integrations=False
+    )
 
 
 class SentryScopes:
@@ -189,7 +220,8 @@ SENTRY_SCOPES = Family(
 #: concurrency with asyncio coroutines, make sure to use the AsyncioIntegration which will
 #: clone the correct scope in your Tasks."
 #: (https://docs.sentry.io/platforms/python/troubleshooting/#addressing-concurrency-issues)
-#: Bare sentry_sdk (no ``sentry_sdk.init``) does not fork there: not isolated by design.
+#: The threading integration does not reach them (the child runs in its parent's copied
+#: context, not the thread's own), nor is the asyncio one a default: not isolated by design.
 SHARED_SCOPE_KINDS = ("asyncio", "thread-ctx", "to-thread", "sync-to-async", "async-to-sync")
 
 
@@ -201,7 +233,19 @@ def describe() -> str:
         return "sentry-sdk isolation and current scopes (sentry-sdk is not installed)"
 
 
-_CONTRACTS = {kind: UNSUPPORTED for kind in SHARED_SCOPE_KINDS}
+#: Kinds whose threads sentry's threading integration (a default integration) starts with
+#: a fork of the starting worker's isolation and current scopes ("propagate_scope",
+#: default on): a copy of the parent's tags at spawn.
+FORKED_SCOPE_KINDS = ("thread", "patched")
+
+#: A pooled thread is started, with a fork of its starter's scopes, by whichever job first
+#: needed it, and later jobs of other workers run in it with those scopes: not isolated.
+POOLED_SCOPE_KINDS = ("executor",)
+
+_CONTRACTS = {
+    **{kind: INHERIT for kind in FORKED_SCOPE_KINDS},
+    **{kind: UNSUPPORTED for kind in (*SHARED_SCOPE_KINDS, *POOLED_SCOPE_KINDS)},
+}
 
 SENTRY = SENTRY_SCOPES.target(
     SentryScopes, name="sentry-scopes", description=describe(), contracts=_CONTRACTS, reset=clear_global_scope
