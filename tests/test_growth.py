@@ -24,9 +24,30 @@ def test_the_probe_repeats_the_ended_workers_lives():
     assert probe is not None
     assert probe.trace.workers == ("main",) + ("greenlet",) * (1 + ROUNDS)
     assert [step.worker for step in probe.trace.steps] == [1, 2, 3, 4]
-    [(step, checkpoint)] = probe.plan.items()
-    assert step == probe.check == 3
+    assert sorted(probe.plan) == [probe.first, probe.check] == [1, 3]
+    checkpoint = probe.plan[probe.check]
     assert checkpoint.gone == (1, 2) and checkpoint.ended == (2, 3) and checkpoint.cleanup
+    first = probe.plan[probe.first]  # the first copy's own end, checked as the original's was
+    assert first.ended == (2,) and not first.cleanup
+
+
+def test_retention_the_copies_do_not_repeat_stays_a_finding():
+    """The lazy-slot race hands a paused worker main's slot: its value outlives it there.
+    The copies run each op to its end, so no copy shares a slot and none keeps anything;
+    the probe cannot tell bounded from leak and the retention stays a finding (it was a
+    note, and the race's 3-step retention trace no longer failed a run)."""
+    from harness.inhouse.races import LazySlotHandedTwiceLocal
+    from harness.targets.inhouse import mutant_target
+
+    paused = Trace(
+        ("main", "thread"),
+        ("local",),
+        (Step(1, Op("set", 0, "a", 0), pause=7), Step(0, Op("set", 0, "b", 1)), Step(1, resume=True)),
+        (None, 0),
+    )
+    divergence = find_divergence(paused, mutant_target(LazySlotHandedTwiceLocal))
+    assert divergence is not None and divergence.observed[2].outcome == "retained", divergence
+    assert divergence.finding == "retention"
 
 
 def test_no_worker_ends_no_probe():

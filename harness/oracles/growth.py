@@ -17,6 +17,12 @@ it keeps grows with the number of ended workers: a leak. If not, the retention w
 bounded, a note rather than a failure. Before that check the target's cleanup hook, if
 it names one (:attr:`harness.targets.base.Target.cleanup`), runs on every object.
 
+The copies must show the retention first: at the end of the first round their own values
+and workers are checked as the original's were. A copy runs each op to its end, without
+the original's pauses or the other workers' steps in between; retention that needed those
+(a race that handed two workers one slot) is not repeated by the copies, so the probe
+cannot tell, and the retention stays a finding.
+
 Only retention noticed where workers end is probed; retention after a ``release``, a
 ``drop`` or a ``new`` stays a finding as it is.
 """
@@ -44,6 +50,9 @@ class GrowthProbe:
 
     trace: Trace
     plan: Mapping[int, Checkpoint]
+    #: The step that ends the first round, where the copies' own retention is checked as
+    #: the original's was (``None``: the plan has no check there).
+    first: int | None = None
 
     @property
     def check(self) -> int:
@@ -84,7 +93,12 @@ def growth_probe(trace: Trace, index: int, contracts: Mapping[str, str]) -> Grow
         probe = Trace(tuple(workers), trace.objects, tuple(steps), tuple(parents))
     except InvalidTrace:
         return None
-    return GrowthProbe(probe, {len(steps) - 1: _last_check(probe, rounds, contracts)})
+    plan = {len(steps) - 1: _last_check(probe, rounds, contracts)}
+    first = rounds[1][0] - 1
+    natural = retention_plan(probe, contracts).get(first)
+    if natural is not None:
+        plan[first] = natural
+    return GrowthProbe(probe, plan, first if natural is not None else None)
 
 
 def _last_check(

@@ -70,12 +70,17 @@ def divergence_at(
 def grows(trace: Trace, index: int, target: Target, step_timeout: float, isolate: bool) -> bool:
     """Whether the retention noticed after step ``index`` of ``trace`` grows with the
     number of ended workers (see :mod:`harness.oracles.growth`); ``True`` when it cannot
-    be probed (no worker ended there), so such retention stays a finding."""
+    be probed (no worker ended there, or copies of the ended workers' lives keep nothing),
+    so such retention stays a finding."""
     probe = growth_probe(trace, index, target.contracts)
     if probe is None:
         return True
     observed = run_trace(probe.trace, target, step_timeout, isolate=isolate, plan=probe.plan)
-    return len(observed) <= probe.check or observed[probe.check].outcome in ("retained", "hang", "crash")
+    if len(observed) <= probe.check:
+        return True
+    if probe.first is not None and observed[probe.first].outcome != "retained":
+        return True  # the copies keep nothing: the retention needed more than their lives
+    return observed[probe.check].outcome in ("retained", "hang", "crash")
 
 
 def check(
