@@ -82,6 +82,17 @@ def test_a_right_counter_conforms_on_threads_greenlets_and_tasks():
     assert result.verdict == "conforms", result.divergence and result.divergence.table()
 
 
+def test_a_familys_result_does_not_claim_a_retention_check():
+    """The retention check follows the values written into Locals and LocalStacks: a
+    family's result (and its index cell) says retention off, a Local's on."""
+    from harness.targets import get_target
+
+    counter = fuzz(families.CONTEXT_COUNTER, ("thread",), max_examples=5, database=None, seed=1)
+    assert counter.retention is False and not families.CONTEXT_COUNTER.retention_checked
+    local = fuzz(get_target("inhouse-local"), ("thread",), max_examples=5, database=None, seed=1)
+    assert local.retention is True
+
+
 def test_a_shared_counter_is_found_and_shrunk():
     result = fuzz(
         families.GLOBAL_COUNTER, ("thread",), max_examples=200, generation=FAST, database=None, seed=2

@@ -450,7 +450,11 @@ def explore(
     contracts = {kind: target.contract(kind) for kind in kinds}
     if not kinds:
         return FuzzResult.made(
-            target.name, requested, unsupported=unsupported, preempt=pauses > 0, retention=True
+            target.name,
+            requested,
+            unsupported=unsupported,
+            preempt=pauses > 0,
+            retention=target.retention_checked,
         )
     bounds = Bounds(steps, kinds, pauses, spawns)
     if max_traces is not None:
@@ -482,7 +486,7 @@ def explore(
         target.name,
         requested,
         preempt=pauses > 0,
-        retention=True,  # search checks with the retention oracle on
+        retention=target.retention_checked,  # search checks with the retention oracle on
         examples=examples,
         seconds=state.elapsed,
         divergence=None if found is None else found.divergence,

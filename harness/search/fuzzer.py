@@ -131,7 +131,11 @@ def fuzz(
     isolate, retention, baseline = options.isolate, options.retention, options.baseline
     if not kinds:
         return FuzzResult.made(
-            target.name, requested, unsupported=unsupported, preempt=generation.preempt, retention=retention
+            target.name,
+            requested,
+            unsupported=unsupported,
+            preempt=generation.preempt,
+            retention=retention and target.retention_checked,
         )
 
     state = FuzzProgress(target.name)
@@ -187,7 +191,7 @@ def fuzz(
         findings.append(Finding(finding, divergence, state.first_of.get(finding), alone))
     fields: dict[str, Any] = dict(
         preempt=generation.preempt,
-        retention=retention,
+        retention=retention and target.retention_checked,
         examples=state.examples,
         seconds=state.elapsed,
         unsupported=unsupported,

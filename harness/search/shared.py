@@ -193,7 +193,7 @@ def _result(
         member.target.name,
         requested,
         preempt=options.generation.preempt,
-        retention=options.retention,
+        retention=options.retention and member.target.retention_checked,
         examples=member.examples,
         seconds=state.elapsed,
         divergence=divergence,

@@ -13,6 +13,7 @@ import greenlet
 
 from harness.errors import InvalidArgument, Unwind
 from harness.model.reference import DEFAULT_CONTRACTS, UNSUPPORTED, expected_observations
+from harness.oracles.bookkeeping import CHECKED_FAMILIES
 from harness.runners.target_code import files_of_factories, files_of_modules
 from harness.support.interrupt import interrupted
 from harness.trace.kinds import CONTRACTS, WORKER_KINDS
@@ -93,6 +94,12 @@ class Target:
     def supported_kinds(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
         """``kinds`` less those this target declares unsupported (not isolated by design)."""
         return tuple(kind for kind in kinds if self.contract(kind) != UNSUPPORTED)
+
+    @property
+    def retention_checked(self) -> bool:
+        """Whether the retention check sees anything of this target: it follows the values
+        the harness writes into Locals and LocalStacks, not a family's or Flask's state."""
+        return bool(set(self.families) & CHECKED_FAMILIES)
 
     @property
     def families(self) -> tuple[str, ...]:
