@@ -103,3 +103,12 @@ def test_a_worker_resumed_onto_a_held_lock_is_not_released_twice():
         assert observed[0].outcome == observed[1].outcome == "paused", observed
         assert observed[2:] == expected[2:], observed
         assert observed[4:] == [Observation("returned", 1), Observation("returned", 2)]
+
+
+def test_what_a_released_worker_adds_is_not_another_workers_retention():
+    """w1's write pauses inside the lock, before it registers; w2's read waits for the lock,
+    so w1 runs on and registers during w2's life. The Local's growth is w1's entry (w1 is
+    alive): w2's footprint must not count it (it was a false retention, as on asgiref 3.2.10)."""
+    trace = _paused_write_then_read(2)
+    expected, observed = observe(trace, _target("RegisteringLocal"))
+    assert observed[0].outcome == "paused" and observed[1:] == expected[1:], observed

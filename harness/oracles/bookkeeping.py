@@ -46,7 +46,9 @@ def bookkeeping_plan(
     from the trace's objects, and which footprints ``(worker, obj, since)`` must be no
     larger than before step ``since`` (where ``worker`` came to life). A footprint is
     checked only if the worker used the object and nobody else did (nor dropped or
-    replaced it) from its creation to its end."""
+    replaced it) from its creation to its end; an op paused before the worker's creation
+    and resumed after it counts as a use: the harness may let it run on meanwhile (a
+    worker blocked on a lock it holds), and what it adds is its own."""
     created = trace.created_at()
     checked = set(checked_workers(trace, contracts))
     plan: dict[int, tuple[list[int], list[tuple[int, int, int]]]] = {}
@@ -65,7 +67,23 @@ def bookkeeping_plan(
             users.setdefault(op.obj, set()).add(trace.steps[index].worker)
             if op.name in ("drop", "new"):
                 replaced.add(op.obj)
+        for obj, flying in _in_flight(trace, since):
+            users.setdefault(obj, set()).add(flying)
         for obj, who in sorted(users.items()):
             if who == {worker} and obj not in replaced and trace.objects[obj] in CHECKED_FAMILIES:
                 footprints.append((worker, obj, since))
     return {step: (tuple(sorted(ended)), tuple(footprints)) for step, (ended, footprints) in plan.items()}
+
+
+def _in_flight(trace: Trace, since: int) -> list[tuple[int, int]]:
+    """``(obj, worker)`` of each op paused before step ``since`` that its worker resumes
+    at ``since`` or later (or never): it may run on while the steps from ``since`` run."""
+    flying = []
+    for index, step in enumerate(trace.steps[:since]):
+        if step.op is None or step.pause is None:
+            continue
+        later = (i for i in range(index + 1, len(trace.steps)) if trace.steps[i].worker == step.worker)
+        resumed = next(later, None)  # a paused worker's next step is its resume
+        if resumed is None or resumed >= since:
+            flying.append((step.op.obj, step.worker))
+    return flying
