@@ -20,6 +20,7 @@ def test_a_release_inside_the_range_is_checked():
         ("structlog-contextvars", "structlog", "20.1.0"),
         ("quart", "quart", "0.18.4"),
         ("otel-context", "opentelemetry-api", "1.10.0"),
+        ("asgiref-local", "asgiref", "3.7.2"),
     ],
 )
 def test_a_target_on_a_release_it_cannot_check_is_unavailable_with_its_range(

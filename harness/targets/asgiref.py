@@ -8,6 +8,7 @@ from typing import Any
 from harness.errors import InvalidArgument
 from harness.model.reference import FRESH
 from harness.targets.base import Target
+from harness.targets.releases import outside
 
 
 def asgiref_local() -> Any:
@@ -31,7 +32,10 @@ def unavailable() -> str | None:
         return f"asgiref does not import here: ModuleNotFoundError: {exc}"
     except Exception as exc:
         return f"asgiref does not import here: {type(exc).__name__}: {exc}"
-    return None
+    # Before 3.8 Local kept storage on the task or thread object itself, so a task started
+    # empty rather than with a copy of its creator's values: other contracts than these
+    # (check it as `asgiref.local:Local --family local --contract asyncio=fresh`).
+    return outside("asgiref", ">=3.8")
 
 
 ASGIREF_LOCAL = Target(
