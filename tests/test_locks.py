@@ -112,3 +112,47 @@ def test_what_a_released_worker_adds_is_not_another_workers_retention():
     trace = _paused_write_then_read(2)
     expected, observed = observe(trace, _target("RegisteringLocal"))
     assert observed[0].outcome == "paused" and observed[1:] == expected[1:], observed
+
+
+def test_a_block_on_a_lock_the_target_made_releases_at_once(monkeypatch):
+    """The target's lock was made while its objects were: the worker about to wait on it
+    says so, and the paused holder is released then, not a step timeout later (the
+    watchdog's stall question is never asked)."""
+    from harness.runners.scheduler import _Replay
+
+    stalls = []
+    monkeypatch.setattr(_Replay, "_on_stall", lambda self: stalls.append(1) or self.release_paused())
+    for reader in (2, 0):
+        expected, observed = observe(_paused_write_then_read(reader), _target("LockedLocal"), 30.0)
+        assert observed[1:] == expected[1:]
+    assert stalls == []
+
+
+def test_watched_locks_call_on_block_only_before_waiting():
+    import threading
+
+    from harness.runners.locks import WatchedLock, watched_locks
+
+    blocked, waiting = [], threading.Event()
+
+    def on_block():
+        blocked.append(threading.current_thread().name)
+        waiting.set()
+
+    with watched_locks(on_block):
+        lock, rlock = threading.Lock(), threading.RLock()
+    assert isinstance(lock, WatchedLock) and isinstance(rlock, WatchedLock)
+    assert not isinstance(threading.Lock(), WatchedLock)  # only while the objects are made
+    with rlock, rlock:  # re-entrant: the owner never waits
+        pass
+    condition = threading.Condition(rlock)
+    with condition:
+        condition.notify_all()
+    lock.acquire()
+    assert lock.acquire(False) is False and blocked == []  # a try never waits
+    waiter = threading.Thread(target=lambda: (lock.acquire(), lock.release()), name="waiter")
+    waiter.start()
+    assert waiting.wait(30)  # told before it waits; the lock is still held
+    lock.release()
+    waiter.join()
+    assert blocked == ["waiter"]

@@ -15,6 +15,7 @@ import greenlet
 
 from harness.runners.driver import DRIVER, Progress, harness_work
 from harness.runners.isolated import run_isolated
+from harness.runners.locks import watched_locks
 from harness.runners.pool import DeterministicPool
 from harness.runners.preempt import Preemption
 from harness.runners.protocol import NO_PAUSE_POINT, STOP, Replayable, Work, WorkerHandle
@@ -114,7 +115,8 @@ class _Replay:
                 _forget(self.objects, op.obj)
             if op.name == "new":
                 try:
-                    self.objects[op.obj] = self.target.factories[self.trace.objects[op.obj]]()
+                    with watched_locks(self._blocked_on_lock):
+                        self.objects[op.obj] = self.target.factories[self.trace.objects[op.obj]]()
                 except Exception as exc:  # the factory's error is the observation
                     return Observation.raised(exc)
             return _NONE
@@ -146,6 +148,11 @@ class _Replay:
             self._releases += len(workers)
             return bool(workers)
 
+    def _blocked_on_lock(self) -> None:
+        # A worker is about to wait for a lock the target made: only a paused worker can
+        # hold it (one worker runs at a time), so release now rather than a timeout later.
+        self.release_paused()
+
     def _on_stall(self) -> bool:
         """The watchdog's question when no step progressed for a step timeout: was a paused
         worker released, now or since it last asked (then the blocked step may go on)?"""
@@ -156,7 +163,8 @@ class _Replay:
     def run(self, progress: Progress) -> None:
         """Replay every step, recording each observation in ``progress``; stop at a hang."""
         try:
-            self.objects = self.target.make_objects(self.trace.objects)
+            with watched_locks(self._blocked_on_lock):
+                self.objects = self.target.make_objects(self.trace.objects)
         except Exception as exc:  # the target's factory failed: the first step observes it
             progress.record(Observation("crash", f"making the objects raised {type(exc).__name__}: {exc}"))
             return

@@ -47,4 +47,6 @@ ASGIREF_LOCAL = Target(
     # asgiref itself moves work between threads (sync_to_async, async_to_sync): a context
     # copied into a thread by anyone else (copy_context().run, asyncio.to_thread) is ignored.
     contracts={"thread": FRESH, "thread-ctx": FRESH, "to-thread": FRESH},
+    # the factory is this module's: asgiref's own lines are where a pause must be able to land
+    trace_modules=("asgiref.local",),
 )
