@@ -79,8 +79,8 @@ class _FirstFailure(BaseException):
 
 def first_failure(subject: Subject, generation: Generation, seed: int, budget: int) -> dict[str, Any]:
     """Fuzz ``subject`` with ``seed`` for at most ``budget`` examples; return the examples
-    and seconds up to and including the first failing one (``examples`` is ``None`` when
-    none failed; ``seconds`` is then the whole run's)."""
+    and seconds up to and including the first failing one, a note not counted (``examples``
+    is ``None`` when none failed; ``seconds`` is then the whole run's)."""
     last: list[FuzzProgress] = []
 
     def progress(state: FuzzProgress) -> None:
@@ -99,6 +99,7 @@ def first_failure(subject: Subject, generation: Generation, seed: int, budget: i
             seed=seed,
             retention=subject.retention,
             progress=progress,
+            first_only=True,  # a note (bounded retention) is not a failure found
         )
     except _FirstFailure:
         state = last[0]
