@@ -20,9 +20,13 @@ def test_one_trace_checks_every_target_and_each_divergence_is_its_targets_own():
     assert [r.target for r in results] == list(names)
     mutant, seed, contextvars_local = results
     assert seed.divergence is not None and seed.divergence.target == "seed-local"
-    # shrunk and minimised like a single-target run: w1 sets; once it ends, the seed Local
-    # (keyed by thread ident, never cleaned) still holds its value
-    assert len(seed.divergence.trace.steps) == 1
+    # shrunk and minimised like a single-target run: a thread sets; once it ends, the seed
+    # Local (keyed by thread ident, never cleaned) still holds its value. One thread alone
+    # is bounded retention (the next thread reuses the ident and overwrites it), a note
+    # that does not stop the run; with another thread or object in between, what is kept
+    # grows with the threads that end (a leak, two or three steps)
+    assert len(seed.divergence.trace.steps) <= 3, seed.divergence.table()
+    assert seed.finding == "retention"
     assert seed.divergence.observed[seed.divergence.index].outcome == "retained"
     assert find_divergence(seed.divergence.trace, get_target("seed-local")) is not None
     assert mutant.divergence is None and contextvars_local.divergence is None

@@ -62,18 +62,24 @@ class GrowthProbe:
 
 def growth_probe(trace: Trace, index: int, contracts: Mapping[str, str]) -> GrowthProbe | None:
     """The probe for the retention noticed after step ``index`` of ``trace``, or ``None``
-    when no worker ends there or the lives cannot be repeated (a parent has ended)."""
+    when no worker ends there or the lives cannot be repeated. A parent of an ended worker
+    that ended before is copied with it (it spawns the copy)."""
     ends = trace.ends_after()
-    ended = sorted(worker for worker, end in ends.items() if end == index)
+    ended = {worker for worker, end in ends.items() if end == index}
     if not ended:
         return None
     alive = {0} | {worker for worker, end in ends.items() if end > index}
+    for worker in sorted(ended):  # a parent that ended before is copied too: it spawns the copy
+        parent = trace.parents[worker]
+        while parent is not None and parent not in alive and parent not in ended:
+            ended.add(parent)
+            parent = trace.parents[parent]
     workers, parents = list(trace.workers), list(trace.parents)
     steps = list(trace.steps[: index + 1])
     rounds: list[tuple[int, list[int]]] = []  # (first step, copied workers) per round
     for _ in range(ROUNDS):
         copy: dict[int, int] = {}
-        for worker in ended:  # parents before children: lower indices
+        for worker in sorted(ended):  # parents before children: lower indices
             parent = trace.parents[worker]
             if parent is not None and parent not in alive and parent not in copy:
                 return None

@@ -17,6 +17,7 @@ from typing import Any
 from harness.errors import InvalidArgument
 from harness.oracles.baseline import known_reason
 from harness.oracles.compare import Divergence, DivergenceError
+from harness.search.alone import reproduces_alone
 from harness.search.engine import check, minimize_divergence
 from harness.search.fuzzer import (
     FuzzProgress,
@@ -163,11 +164,15 @@ def fuzz_shared(
             break
         found, flaky = failures[0]
         member = next(m for m in live if m.target.name == found.target)
+        alone = True
         if not flaky:
-            found = minimize_divergence(
+            shrunk = minimize_divergence(
                 found, member.target, step_timeout, isolate=isolate, retention=retention
             )
-        member.result = _result(member, kinds, state, found, flaky, options=options)
+            if options.confirm_alone:  # as fuzz does: see harness.search.alone
+                alone = reproduces_alone(shrunk, member.target, retention, step_timeout, isolate) is not False
+            found, flaky = (shrunk, flaky) if alone else (found, True)
+        member.result = _result(member, kinds, state, found, flaky, options=options, alone=alone)
         live.remove(member)
     for member in live:
         divergence, reason = member.known or (None, None)
@@ -188,6 +193,7 @@ def _result(
     known: str | None = None,
     *,
     options: FuzzOptions,
+    alone: bool = True,
 ) -> FuzzResult:
     return FuzzResult.made(
         member.target.name,
@@ -202,4 +208,5 @@ def _result(
         unsupported=member.unsupported,
         contracts={kind: member.target.contract(kind) for kind in member.kinds},
         known=known,
+        alone=alone,
     )
