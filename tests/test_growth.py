@@ -121,3 +121,23 @@ def test_a_finished_thread_workers_context_does_not_keep_its_values():
     )
     expected, observed = observe(trace, get_target("werkzeug-local"))
     assert observed == expected, observed
+
+
+def test_a_note_does_not_hide_the_isolation_bug_after_it():
+    """asgiref 3.8.1's shape: a task writes into main's dict. As the task ends, its value is
+    still alive in main's slot (bounded: the next task overwrites it), and main then reads
+    the task's value: the isolation bug, which the note at step 1 used to hide (the release
+    conformed with default options)."""
+    from tests.fixtures.retaining_locals import InPlaceContextLocal
+
+    local = target(InPlaceContextLocal)
+    trace = Trace(
+        ("main", "asyncio"),
+        ("local",),
+        (Step(0, Op("set", 0, "a", 0)), Step(1, Op("set", 0, "a", 1)), Step(0, Op("get", 0, "a"))),
+    )
+    divergence = find_divergence(trace, local)
+    assert divergence is not None and divergence.finding == "isolation" and divergence.index == 2
+    assert divergence.observed[1].outcome == "retained"
+    result = fuzz(local, ["asyncio"], max_examples=300, database=None, seed=1)
+    assert "isolation" in result.findings and result.verdict == "diverges", result.findings

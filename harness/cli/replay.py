@@ -11,8 +11,8 @@ from harness.cli.options import (
     one_trace_run,
     positive_int,
 )
-from harness.oracles.compare import first_divergence, format_table
-from harness.search.engine import divergence_at, observe
+from harness.oracles.compare import format_table
+from harness.search.engine import judged, observe
 from harness.search.result import NOTE_CLASSES
 
 
@@ -37,16 +37,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"NONDETERMINISTIC: replay {again_run + 1} observed differently:")
             print(format_table(trace, expected, again))
             return ExitStatus.DIVERGED if "nondeterministic" in run.fail_on else ExitStatus.OK
-    mark = first_divergence(expected, observed)
+    # judged as fuzz judges it: a retention that does not grow is a note, which hides no
+    # failing step after it
+    divergence = judged(trace, target, expected, observed, args.step_timeout, isolate=args.isolate)
+    mark = None if divergence is None else divergence.index
     print(format_table(trace, expected, observed, mark))
     if args.repeat > 1:
         print(f"{args.repeat} replays gave identical observations")
-    if mark is None:
+    if divergence is None:
         print(f"{target.name} conforms on this trace")
         return ExitStatus.OK
-    divergence = divergence_at(
-        trace, target, mark, expected, observed, args.step_timeout, isolate=args.isolate
-    )  # judged as fuzz judges it: a retention that does not grow is a note
     finding = divergence.finding
     if finding in NOTE_CLASSES:
         print(

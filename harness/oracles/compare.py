@@ -166,10 +166,12 @@ def divergence_error(divergence: Divergence) -> DivergenceError:
     return _ERROR_OF_FINDING[divergence.finding](divergence)
 
 
-def first_divergence(expected: Sequence[Observation], observed: Sequence[Observation]) -> int | None:
-    """Index of the first step where the two differ, or ``None`` if they agree."""
+def first_divergence(
+    expected: Sequence[Observation], observed: Sequence[Observation], start: int = 0
+) -> int | None:
+    """Index of the first step (from ``start``) where the two differ, or ``None`` if they agree."""
     for index, (want, got) in enumerate(zip(expected, observed, strict=False)):
-        if not want.matches(got):
+        if index >= start and not want.matches(got):
             return index
     if len(expected) != len(observed):
         return min(len(expected), len(observed))

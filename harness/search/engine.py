@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from harness.oracles.classes import NOTE_CLASSES
 from harness.oracles.compare import Divergence, divergence_error, first_divergence
 from harness.oracles.growth import growth_probe
 from harness.oracles.retention import retention_plan
@@ -40,12 +41,34 @@ def find_divergence(
     isolate: bool = False,
     retention: bool = True,
 ) -> Divergence | None:
-    """Replay ``trace`` once; return the first divergence from the model, or ``None``."""
+    """Replay ``trace`` once; return its divergence from the model (see :func:`judged`),
+    or ``None``."""
     expected, observed = observe(trace, target, step_timeout, isolate=isolate, retention=retention)
+    return judged(trace, target, expected, observed, step_timeout, isolate=isolate)
+
+
+def judged(
+    trace: Trace,
+    target: Target,
+    expected: list[Observation],
+    observed: list[Observation],
+    step_timeout: float = DEFAULT_STEP_TIMEOUT,
+    *,
+    isolate: bool = False,
+) -> Divergence | None:
+    """The divergence of these observations of ``trace``: the first step that diverges
+    with a failing finding, else the first note (``None`` when none diverges). A note
+    does not hide what follows it: a child's value kept in its parent's slot (bounded
+    retention, noticed as the child ends) is the parent's wrong read a step later."""
+    note = None
     index = first_divergence(expected, observed)
-    if index is None:
-        return None
-    return divergence_at(trace, target, index, expected, observed, step_timeout, isolate=isolate)
+    while index is not None:
+        divergence = divergence_at(trace, target, index, expected, observed, step_timeout, isolate=isolate)
+        if divergence.finding not in NOTE_CLASSES:
+            return divergence
+        note = note or divergence
+        index = first_divergence(expected, observed, index + 1)
+    return note
 
 
 def divergence_at(
