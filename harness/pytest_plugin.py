@@ -78,7 +78,7 @@ def check_local(request: pytest.FixtureRequest) -> Callable[..., None]:
         options.setdefault("database", settings().database)
         result = fuzz(target, kinds, max_examples=max_examples, **options)
         divergence = result.divergence
-        if divergence is None:
+        if divergence is None or result.verdict != "diverges":  # nothing, known, or notes only
             return
         if directory:
             worker = report.prepare_directory(Path(directory) / os.environ.get("PYTEST_XDIST_WORKER", "main"))

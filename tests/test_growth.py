@@ -7,6 +7,7 @@ import pytest
 from harness import fuzz
 from harness.oracles.growth import ROUNDS, growth_probe
 from harness.search.engine import find_divergence
+from harness.targets import get_target
 from harness.targets.base import Target
 from harness.trace.trace import Op, Step, Trace
 from tests.fixtures.retaining_locals import LeakingLocal, PeriodicCleanupLocal, PurgeOnAccessLocal
@@ -141,3 +142,15 @@ def test_a_note_does_not_hide_the_isolation_bug_after_it():
     assert divergence.observed[1].outcome == "retained"
     result = fuzz(local, ["asyncio"], max_examples=300, database=None, seed=1)
     assert "isolation" in result.findings and result.verdict == "diverges", result.findings
+
+
+def test_a_footprint_the_copies_cannot_grow_again_is_still_judged_by_growth():
+    """The seed Local on greenlets: w1 sets and deletes, leaving an empty dict in the thread's
+    shared slot (its footprint grew). The copies reuse that slot, so none grows it again: the
+    first-round rule (copies must show the retention) is for values kept, not footprints,
+    and this one does not grow: bounded (it was judged a leak)."""
+    trace = Trace(
+        ("main", "greenlet"), ("local",), (Step(1, Op("set", 0, "a", 0)), Step(1, Op("delete", 0, "a")))
+    )
+    divergence = find_divergence(trace, get_target("seed-local"))
+    assert divergence is not None and divergence.finding == "bounded-retention", divergence

@@ -130,3 +130,50 @@ def test_check_local_remembers_a_failure_and_says_how_to_replay_it(pytester, mon
     monkeypatch.setenv("EXAMPLES", "1")
     again = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_remembers.py")
     again.assert_outcomes(failed=1)
+
+
+NOTE_ONLY = '''
+import greenlet
+
+
+class PurgeOnAccessLocal:
+    """Forgets finished greenlets at its next access: keeps the last one's values until
+    another greenlet uses it (bounded retention, a note)."""
+
+    def __init__(self):
+        object.__setattr__(self, "_storage", {})
+
+    def _mine(self):
+        for key, (worker, _) in list(self._storage.items()):
+            if worker.dead:
+                del self._storage[key]
+        current = greenlet.getcurrent()
+        return self._storage.setdefault(id(current), (current, {}))[1]
+
+    def __getattr__(self, name):
+        try:
+            return self._mine()[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self._mine()[name] = value
+
+    def __delattr__(self, name):
+        try:
+            del self._mine()[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def test_bounded(check_local):
+    check_local(PurgeOnAccessLocal, kinds=["greenlet"], max_examples=60, seed=1)
+'''
+
+
+def test_a_note_alone_does_not_fail_the_test(pytester):
+    """A bounded retention is a note, as in fuzz's default --fail-on: check_local passes
+    (it failed the test on any finding)."""
+    pytester.makepyfile(test_note=NOTE_ONLY)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

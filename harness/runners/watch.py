@@ -23,6 +23,16 @@ from harness.trace.values import Value
 WATCHED_FAMILIES = frozenset({"local", "stack"})
 
 
+#: The words of a footprint's growth in a ``retained`` observation (see :func:`grew`).
+GREW = "more than before"
+
+
+def grew(observation: Observation) -> bool:
+    """Whether a ``retained`` observation is a Local's footprint that grew (not a value or
+    a worker object kept alive)."""
+    return observation.outcome == "retained" and f" {GREW} w" in str(observation.value)
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """After step ``step``: the values written at ``gone`` must be collectable (``why``).
@@ -200,7 +210,7 @@ class Watch:
             what = "" if held is None else f": {describe(held[0])}, held by {held[1]}"
             del held
             return (
-                f"o{obj} holds {_objects(len(now) - len(before))} more than before w{worker} started"
+                f"o{obj} holds {_objects(len(now) - len(before))} {GREW} w{worker} started"
                 f" ({len(now)}, was {len(before)}){what}"
             )
         return None

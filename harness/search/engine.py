@@ -10,6 +10,7 @@ from harness.oracles.compare import Divergence, divergence_error, first_divergen
 from harness.oracles.growth import growth_probe
 from harness.oracles.retention import retention_plan
 from harness.runners import DEFAULT_STEP_TIMEOUT, run_trace
+from harness.runners.watch import grew
 from harness.search.minimize import minimize, rebuild
 from harness.targets.base import Target
 from harness.trace.trace import Observation, Trace
@@ -85,12 +86,16 @@ def divergence_at(
     observations; a retention there is probed for growth (``bounded`` when it does not grow)."""
     contracts = {kind: target.contract(kind) for kind in sorted(set(trace.workers[1:]))}
     divergence = Divergence(target.name, trace, index, tuple(expected), tuple(observed), contracts)
-    if divergence.finding == "retention" and not grows(trace, index, target, step_timeout, isolate):
+    if divergence.finding == "retention" and not grows(
+        trace, index, target, step_timeout, isolate, observed[index]
+    ):
         divergence = replace(divergence, bounded=True)
     return divergence
 
 
-def grows(trace: Trace, index: int, target: Target, step_timeout: float, isolate: bool) -> bool:
+def grows(
+    trace: Trace, index: int, target: Target, step_timeout: float, isolate: bool, noticed: Observation
+) -> bool:
     """Whether the retention noticed after step ``index`` of ``trace`` grows with the
     number of ended workers (see :mod:`harness.oracles.growth`); ``True`` when it cannot
     be probed (no worker ended there, or copies of the ended workers' lives keep nothing),
@@ -101,8 +106,8 @@ def grows(trace: Trace, index: int, target: Target, step_timeout: float, isolate
     observed = run_trace(probe.trace, target, step_timeout, isolate=isolate, plan=probe.plan)
     if len(observed) <= probe.check:
         return True
-    if probe.first is not None and observed[probe.first].outcome != "retained":
-        return True  # the copies keep nothing: the retention needed more than their lives
+    if probe.first is not None and observed[probe.first].outcome != "retained" and not grew(noticed):
+        return True  # the copies keep no value: the retention needed more than their lives
     return observed[probe.check].outcome in ("retained", "hang", "crash")
 
 
