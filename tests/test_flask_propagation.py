@@ -39,7 +39,7 @@ STREAM_OPS = frozenset({"stream_open", "stream_next"})
 OLD_FLASK_STREAMS = frozenset() if STREAMS_PUSH_WHEN_ITERATED else STREAM_OPS
 #: The stream ops left out where other tests fuzz Flask without a baseline and expect it to
 #: conform: those of a Flask before 3.1.2, and Flask 3.2's, whose stream iterated away from
-#: its context is a known divergence (harness/baselines/flask.toml, tests/test_flask_main.py).
+#: its context is a known divergence (harness/oracles/baselines/flask.toml, tests/test_flask_main.py).
 DIVERGING_STREAMS = STREAM_OPS if MERGED else OLD_FLASK_STREAMS
 #: The ops the generation tests draw: every Flask op (streams only where Flask keeps them).
 DRAWN = frozenset(FLASK_OPS) - OLD_FLASK_STREAMS

@@ -98,7 +98,7 @@ The proxies access attributes on the active context"; the ``AppContext`` docstri
   there: the generator reads the iterating worker's own contexts and its final pop
   raises ``RuntimeError`` (``ValueError`` where an asyncio task popped the last push of
   a context its parent set): the model keeps the documented record, and
-  ``harness/baselines/flask.toml`` lists that divergence as known for Flask >= 3.2
+  ``harness/oracles/baselines/flask.toml`` lists that divergence as known for Flask >= 3.2
   (``docs/findings.md``). The stream's push is then not popped (Flask cannot pop a
   context where it is not active), so the opening worker keeps the context active.
 """

@@ -16,7 +16,7 @@ An entry matches a divergence of that target whose :meth:`Divergence.kind` is
 values, so it keeps matching however the trace around it varies. With ``requires`` (a
 requirement as pip writes it, pre-releases included), the entry applies only where a matching
 version of that package is installed: a divergence known in one version stays new in the others.
-The built-in baselines live in ``harness/baselines/*.toml``.
+The built-in baselines live in ``harness/oracles/baselines/*.toml``.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def _valid_requirement(text: str) -> bool:
 
 
 def builtin_paths() -> list[Path]:
-    """The baseline files shipped with the harness (``harness/baselines/*.toml``)."""
+    """The baseline files shipped with the harness (``harness/oracles/baselines/*.toml``)."""
     return sorted(BUILTIN_DIRECTORY.glob("*.toml"))
 
 
